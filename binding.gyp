@@ -1,0 +1,40 @@
+{
+  # One product build. Two targets share the netlink core: the Node addon and the
+  # guard executable that fences the VIP outside the JS thread (see docs/architecture.md).
+  "target_defaults": {
+    "cflags_cc": [ "-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                   "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-fno-strict-aliasing" ],
+    "cflags_cc!": [ "-fno-exceptions", "-std=gnu++17" ],
+    "ldflags": [ "-Wl,-z,relro", "-Wl,-z,now" ],
+  },
+  "targets": [
+    {
+      "target_name": "vip_announcer",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/netns.cc",
+        "native/netlink.cc",
+        "native/nlsocket.cc",
+        "native/netlink_binding.cc",
+        "native/monitor.cc",
+        "native/frames.cc",
+        "native/packet.cc",
+        "native/flock.cc"
+      ],
+      "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")" ],
+      "defines": [ "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS" ],
+      "cflags!": [ "-fno-exceptions" ]
+    },
+    {
+      "target_name": "vip_guard",
+      "type": "executable",
+      "sources": [
+        "native/guard/guard.cc",
+        "native/netns.cc",
+        "native/nlsocket.cc"
+      ],
+      "cflags!": [ "-fno-exceptions" ]
+    }
+  ]
+}

@@ -1,0 +1,177 @@
+#include "nlsocket.h"
+
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+namespace vip {
+
+NlSocket::~NlSocket() { Close(); }
+
+void NlSocket::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+bool NlSocket::Open(const std::string& netns_path, const std::vector<uint32_t>& groups,
+                    NlError* error, int receive_timeout_ms) {
+  Close();
+  const char* syscall = "socket";
+  int err = 0;
+  int fd = SocketInNetns(netns_path, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, &err, &syscall);
+  if (fd < 0) {
+    error->err = err;
+    error->syscall = syscall;
+    return false;
+  }
+  int one = 1;
+  // Best effort: older kernels lack these, and requests still work without them.
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+  if (receive_timeout_ms > 0) {
+    timeval tv{receive_timeout_ms / 1000, (receive_timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+    error->err = errno;
+    error->syscall = "bind";
+    close(fd);
+    return false;
+  }
+  for (uint32_t group : groups) {
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) != 0) {
+      error->err = errno;
+      error->syscall = "setsockopt";
+      close(fd);
+      return false;
+    }
+  }
+  fd_ = fd;
+  buffer_.resize(64 * 1024);
+  return true;
+}
+
+bool NlSocket::Send(std::vector<uint8_t>& msg, uint16_t extra_flags, NlError* error) {
+  if (fd_ < 0) {
+    error->err = EBADF;
+    error->syscall = "sendto";
+    return false;
+  }
+  if (msg.size() < sizeof(nlmsghdr)) {
+    error->err = EINVAL;
+    error->syscall = "sendto";
+    return false;
+  }
+  nlmsghdr* header = reinterpret_cast<nlmsghdr*>(msg.data());
+  header->nlmsg_len = static_cast<uint32_t>(msg.size());
+  header->nlmsg_flags |= NLM_F_REQUEST | extra_flags;
+  header->nlmsg_seq = ++seq_;
+  header->nlmsg_pid = 0;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do {
+    sent = sendto(fd_, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    error->err = errno;
+    error->syscall = "sendto";
+    return false;
+  }
+  return true;
+}
+
+std::string ParseExtAck(const nlmsghdr* header) {
+  if (!(header->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  size_t offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
+  if (header->nlmsg_len < offset) return "";
+  const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(header));
+  if (!(header->nlmsg_flags & NLM_F_CAPPED)) {
+    // The original request was echoed in full: skip its payload too.
+    offset += nack->msg.nlmsg_len - NLMSG_HDRLEN;
+  }
+  const uint8_t* base = reinterpret_cast<const uint8_t*>(header);
+  while (offset + sizeof(nlattr) <= header->nlmsg_len) {
+    const nlattr* attr = reinterpret_cast<const nlattr*>(base + offset);
+    if (attr->nla_len < sizeof(nlattr) || offset + attr->nla_len > header->nlmsg_len) break;
+    if ((attr->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+      const char* text = reinterpret_cast<const char*>(attr) + NLA_HDRLEN;
+      size_t len = attr->nla_len - NLA_HDRLEN;
+      return std::string(text, strnlen(text, len));
+    }
+    offset += NLA_ALIGN(attr->nla_len);
+  }
+  return "";
+}
+
+// Reads replies for `seq` until an ACK/NACK (request) or NLMSG_DONE (dump),
+// skipping multicast notifications and stale replies.
+static bool Receive(int fd, std::vector<uint8_t>& buffer, uint32_t seq, bool dump,
+                    const std::function<void(const nlmsghdr*)>* on_message, NlError* error) {
+  for (;;) {
+    ssize_t got = recv(fd, buffer.data(), buffer.size(), 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      error->err = errno == EAGAIN ? ETIMEDOUT : errno;
+      error->syscall = "recv";
+      return false;
+    }
+    int remaining = static_cast<int>(got);
+    for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buffer.data()); NLMSG_OK(h, remaining);
+         h = NLMSG_NEXT(h, remaining)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+          error->err = EPROTO;
+          error->syscall = "recv";
+          return false;
+        }
+        const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
+        if (nack->error == 0) {
+          if (!dump) return true;
+          continue;
+        }
+        error->err = -nack->error;
+        error->syscall = "rtnetlink";
+        error->ext_ack = ParseExtAck(h);
+        return false;
+      }
+      if (h->nlmsg_type == NLMSG_DONE) {
+        if (dump) return true;
+        continue;
+      }
+      if (dump && on_message != nullptr) (*on_message)(h);
+    }
+  }
+}
+
+bool NlSocket::Request(std::vector<uint8_t>& msg, NlError* error) {
+  if (!Send(msg, NLM_F_ACK, error)) return false;
+  return Receive(fd_, buffer_, seq_, false, nullptr, error);
+}
+
+bool NlSocket::Dump(std::vector<uint8_t>& msg, const std::function<void(const nlmsghdr*)>& on_message,
+                    NlError* error) {
+  if (!Send(msg, NLM_F_DUMP, error)) return false;
+  return Receive(fd_, buffer_, seq_, true, &on_message, error);
+}
+
+}  // namespace vip
