@@ -1,0 +1,2 @@
+// Placeholder until the guard lands.
+int main() { return 0; }

@@ -1,0 +1,5 @@
+// Placeholder until this module lands.
+#include <napi.h>
+namespace vip {
+void InitNetlink(Napi::Env env, Napi::Object exports) {}
+}  // namespace vip

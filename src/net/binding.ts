@@ -1,0 +1,15 @@
+// Loads the compiled addon once. Each src/net module declares the typed view of
+// the part of the addon it wraps (e.g. `addon as NetlinkAddon`), so the untyped
+// surface stays in one place.
+import path from 'node:path'
+
+const root = path.join(__dirname, '..', '..')
+
+/** build/Release holds both the addon and the guard executable (binding.gyp). */
+export const buildDir = path.join(root, 'build', 'Release')
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const addon: Record<string, any> = require(path.join(buildDir, 'vip_announcer.node'))
+
+/** Path of the guard executable built next to the addon. */
+export const guardPath = path.join(buildDir, 'vip_guard')
