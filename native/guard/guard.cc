@@ -1,2 +1,217 @@
-// Placeholder until the guard lands.
-int main() { return 0; }
+// vip_guard: enforces the leadership deadline outside the host's JS thread.
+//
+// The announcer starts one guard per instance and, before it adds a VIP, tells
+// it how to undo that (the exact rtnetlink delete requests, pre-encoded by the
+// addon) and until when leadership is valid. If the deadline passes without a
+// renewal — the host's event loop is blocked, the process is frozen with
+// SIGSTOP, or the elector silently lost its lease — or if the host dies (the
+// command pipe reaches EOF: SIGKILL, OOM kill), the guard replays those requests,
+// so the VIP never outlives leadership. With the file-lock elector it also holds
+// a duplicate of the lock's file description (fd 3): the lock is released only
+// after the VIP is gone, so a takeover never overlaps.
+//
+// Protocol on stdin, one command per line, each prefixed by a sequence number
+// that the reply on stdout echoes ("<seq> OK" or "<seq> ERR <text>"):
+//   <seq> ACTION <hex>     append a netlink request to replay when fencing
+//   <seq> CLEAR            forget all actions
+//   <seq> ARM <ms>         arm with a deadline, CLOCK_MONOTONIC milliseconds
+//   <seq> DISARM           follower again: no deadline (actions are kept)
+//   <seq> FENCE            fence now
+//   <seq> PING             liveness
+// Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>".
+// The guard ignores SIGINT/SIGTERM/SIGHUP (a Ctrl-C reaches the whole process
+// group; the host decides when to stop) and exits on EOF.
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../netns.h"
+#include "../nlsocket.h"
+
+namespace {
+
+constexpr int kLockFd = 3;
+
+struct Guard {
+  vip::NlSocket netlink;
+  std::vector<std::vector<uint8_t>> actions;
+  bool armed = false;
+  double deadline_ms = 0;
+  bool has_lock_fd = false;
+  std::string input;
+};
+
+double MonotonicMs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+}
+
+void WriteLine(const std::string& line) {
+  std::string out = line + "\n";
+  const char* data = out.data();
+  size_t left = out.size();
+  while (left > 0) {
+    ssize_t n = write(STDOUT_FILENO, data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // host gone: nothing to tell
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+bool DecodeHex(const std::string& hex, std::vector<uint8_t>* out) {
+  if (hex.size() % 2 != 0) return false;
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    char pair[3] = {hex[i], hex[i + 1], 0};
+    char* end = nullptr;
+    long value = strtol(pair, &end, 16);
+    if (end != pair + 2) return false;
+    out->push_back(static_cast<uint8_t>(value));
+  }
+  return out->size() >= 16;  // at least an nlmsghdr
+}
+
+// Replays every action; keeps going after a failure (an address already gone
+// is fine, and the others must still be removed). Then releases the lock so a
+// waiting candidate can take over, and pokes inotify watchers.
+void Fence(Guard& guard, const char* reason) {
+  int ok = 0;
+  int failed = 0;
+  for (auto& action : guard.actions) {
+    std::vector<uint8_t> message = action;
+    vip::NlError error;
+    if (guard.netlink.Request(message, &error)) {
+      ok++;
+    } else if (error.err == EADDRNOTAVAIL || error.err == ESRCH || error.err == ENOENT) {
+      ok++;  // already gone
+    } else {
+      failed++;
+      fprintf(stderr, "vip_guard: fence action failed: %s (%s)\n", strerror(error.err), error.ext_ack.c_str());
+    }
+  }
+  guard.armed = false;
+  if (guard.has_lock_fd) {
+    flock(kLockFd, LOCK_UN);
+    // Reopening through /proc makes an IN_CLOSE event on the lock file, which
+    // is what waiting candidates watch for.
+    int poke = open("/proc/self/fd/3", O_RDONLY | O_CLOEXEC);
+    if (poke >= 0) close(poke);
+  }
+  WriteLine(std::string("* FENCED ") + reason + " " + std::to_string(ok) + " " + std::to_string(failed));
+}
+
+void HandleLine(Guard& guard, const std::string& line) {
+  size_t space = line.find(' ');
+  std::string seq = line.substr(0, space);
+  std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+  size_t space2 = rest.find(' ');
+  std::string command = rest.substr(0, space2);
+  std::string argument = space2 == std::string::npos ? "" : rest.substr(space2 + 1);
+
+  if (command == "ACTION") {
+    std::vector<uint8_t> bytes;
+    if (!DecodeHex(argument, &bytes)) return WriteLine(seq + " ERR bad hex");
+    guard.actions.push_back(std::move(bytes));
+  } else if (command == "CLEAR") {
+    guard.actions.clear();
+  } else if (command == "ARM") {
+    char* end = nullptr;
+    double deadline = strtod(argument.c_str(), &end);
+    if (end == argument.c_str() || !std::isfinite(deadline)) return WriteLine(seq + " ERR bad deadline");
+    guard.deadline_ms = deadline;
+    guard.armed = true;
+  } else if (command == "DISARM") {
+    guard.armed = false;
+  } else if (command == "FENCE") {
+    Fence(guard, "requested");
+  } else if (command == "PING") {
+    // nothing: the OK is the answer
+  } else {
+    return WriteLine(seq + " ERR unknown command");
+  }
+  WriteLine(seq + " OK");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+
+  Guard guard;
+  std::string netns;
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    if (arg == "--netns" && i + 1 < argc) {
+      netns = argv[++i];
+    } else if (arg == "--lock-fd") {
+      guard.has_lock_fd = fcntl(kLockFd, F_GETFD) >= 0;
+    } else {
+      fprintf(stderr, "usage: vip_guard [--netns PATH] [--lock-fd]  (commands on stdin)\n");
+      return 2;
+    }
+  }
+  if (int err = vip::EnterNetns(netns)) {
+    fprintf(stderr, "vip_guard: cannot enter %s: %s\n", netns.c_str(), strerror(err));
+    return 1;
+  }
+  vip::NlError error;
+  if (!guard.netlink.Open("", {}, &error)) {
+    fprintf(stderr, "vip_guard: netlink %s: %s\n", error.syscall.c_str(), strerror(error.err));
+    return 1;
+  }
+  WriteLine("* READY " + std::to_string(getpid()));
+
+  char buffer[8192];
+  for (;;) {
+    int timeout = -1;
+    if (guard.armed) {
+      double left = guard.deadline_ms - MonotonicMs();
+      if (left <= 0) {
+        Fence(guard, "deadline");
+        continue;
+      }
+      // Wake at least once a minute: a far deadline (a static leader's) must
+      // not overflow poll's int timeout.
+      timeout = left > 60000 ? 60000 : static_cast<int>(std::ceil(left));
+    }
+    pollfd input{STDIN_FILENO, POLLIN, 0};
+    int ready = poll(&input, 1, timeout);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (ready == 0) continue;  // deadline check at the top of the loop
+    ssize_t n = read(STDIN_FILENO, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: the host is gone (or closed us)
+    guard.input.append(buffer, static_cast<size_t>(n));
+    size_t newline;
+    while ((newline = guard.input.find('\n')) != std::string::npos) {
+      std::string line = guard.input.substr(0, newline);
+      guard.input.erase(0, newline + 1);
+      if (!line.empty()) HandleLine(guard, line);
+    }
+    // A deadline already in the past is handled before waiting again, so a
+    // frozen host that wakes up and writes late can't delay the fence.
+  }
+  if (guard.armed) Fence(guard, "host-exit");
+  return 0;
+}

@@ -1,0 +1,482 @@
+// VipAnnouncer: follows the elector's verdict and makes the host and the
+// layer-2 network agree with it. Follower: no VIP, rule or route on the host.
+// Leader: VIP on the interface, policy routing through the gateway, and
+// announcements on a schedule. The guard process enforces the lease deadline
+// even when this thread cannot run.
+import { EventEmitter } from 'node:events'
+import type TypedEmitter from 'typed-emitter'
+import { monotonicNow } from './clock'
+import type { Lease, LeaderElector } from './elector'
+import { Footprint, cleanStale } from './footprint'
+import { GuardProcess } from './guard'
+import { log, silentLogger, type Logger } from './logger'
+import { LinkMonitor } from './net/monitor'
+import { Netlink } from './net/netlink'
+import { PacketSocket } from './net/packets'
+import type { AddressEvent, LinkEvent, LinkInfo } from './net/types'
+import { resolveOptions, type ResolvedOptions, type VipAnnouncerOptions } from './options'
+import { AnnounceSchedule, type AnnounceReason } from './schedule'
+
+export type AnnouncerState = 'stopped' | 'starting' | 'follower' | 'leader' | 'stopping'
+
+export interface LeaderEvent {
+  vips: string[]
+  interface: string
+  /** CLOCK_MONOTONIC ms until which this replica may hold the VIP. */
+  deadline: number
+  /** From the elector's verdict to the first announcement frame sent, ms. */
+  takeoverMs: number
+}
+
+export interface AnnouncedEvent {
+  vip: string
+  kinds: Array<'arp-request' | 'arp-reply' | 'neighbour-advertisement'>
+  /** Frames sent. */
+  count: number
+  reason: AnnounceReason
+}
+
+export type AnnouncerEvents = {
+  leader: (event: LeaderEvent) => void
+  follower: (event: { reason: string }) => void
+  announced: (event: AnnouncedEvent) => void
+  /** A VIP removed from outside was put back. */
+  restored: (event: { vip: string; delayMs: number }) => void
+  /** Interface state: 'missing' (waiting for it), 'present', 'down' (no carrier), 'up', 'gone'. */
+  link: (event: { interface: string; state: 'missing' | 'present' | 'down' | 'up' | 'gone' }) => void
+  /** The guard removed the VIP because the lease deadline passed unrenewed. */
+  fenced: (event: { reason: string }) => void
+  /** Leftovers of an earlier run removed at start. */
+  cleaned: (event: { removed: string[] }) => void
+  error: (error: Error) => void
+}
+
+export interface AnnouncerStats {
+  state: AnnouncerState
+  isLeader: boolean
+  transitions: number
+  framesSent: number
+  restores: number
+  fences: number
+  errors: number
+  lastTakeoverMs: number | undefined
+}
+
+export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<AnnouncerEvents>) {
+  private readonly options: ResolvedOptions
+  private readonly logger: Logger
+  private readonly elector: LeaderElector
+  private stateValue: AnnouncerState = 'stopped'
+  private startPromise: Promise<void> | undefined
+  private stopPromise: Promise<void> | undefined
+  private queue: Promise<void> = Promise.resolve()
+
+  private netlink: Netlink | undefined
+  private monitor: LinkMonitor | undefined
+  private guard: GuardProcess | undefined
+  private packets: PacketSocket | undefined
+  private link: LinkInfo | undefined
+  private footprint: Footprint | undefined
+  private lockFd: number | undefined
+
+  /** The elector's current grant, if any. */
+  private lease: Lease | undefined
+  private electedAt = 0
+  /** The footprint is on the host. */
+  private holding = false
+  private deadlineTimer: NodeJS.Timeout | undefined
+  private readonly schedules = new Map<string, AnnounceSchedule>()
+  private readonly stats = { transitions: 0, framesSent: 0, restores: 0, fences: 0, errors: 0, lastTakeoverMs: undefined as number | undefined }
+  private readonly onElected = (lease: Lease) => this.handleElected(lease)
+  private readonly onRenewed = (lease: Lease) => this.handleRenewed(lease)
+  private readonly onDeposed = (reason: string) => this.handleDeposed(reason)
+  private readonly onElectorError = (error: Error) => this.fail(error)
+
+  constructor(options: VipAnnouncerOptions) {
+    super()
+    this.options = resolveOptions(options)
+    this.logger = options.logger ?? silentLogger
+    this.elector = this.options.elector
+  }
+
+  get state(): AnnouncerState {
+    return this.stateValue
+  }
+
+  /** True while the VIP is on this host. */
+  get isLeader(): boolean {
+    return this.holding
+  }
+
+  get vips(): string[] {
+    return this.options.vips.map((v) => v.address)
+  }
+
+  metrics(): AnnouncerStats {
+    return { state: this.stateValue, isLeader: this.holding, ...this.stats }
+  }
+
+  /**
+   * Opens the sockets, removes leftovers of an earlier crash, starts the guard
+   * and begins campaigning. Resolves once campaigning runs (not when elected).
+   * Idempotent. A missing interface is waited for (event `link` 'missing').
+   */
+  start(): Promise<void> {
+    if (this.stopPromise) return Promise.reject(new Error('VipAnnouncer was stopped; create a new one'))
+    this.startPromise ??= this.doStart().catch(async (error) => {
+      await this.teardown()
+      this.stateValue = 'stopped'
+      throw error
+    })
+    return this.startPromise
+  }
+
+  /**
+   * Removes VIP, rules and routes (if held), then releases leadership so a
+   * follower takes over at once, then closes everything. Idempotent; safe
+   * during any transition.
+   */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop()
+    return this.stopPromise
+  }
+
+  private async doStart(): Promise<void> {
+    this.stateValue = 'starting'
+    const { netns } = this.options
+    this.netlink = Netlink.open({ netns })
+    this.monitor = LinkMonitor.open({ netns })
+    this.monitor.on('address', (event) => this.onAddressEvent(event))
+    this.monitor.on('link', (event) => this.onLinkEvent(event))
+    this.monitor.on('overrun', () => this.enqueue(() => this.resync('netlink notifications overrun')))
+    this.monitor.on('error', (error) => this.fail(error))
+
+    this.link = this.netlink.findLink(this.options.interface)
+    if (this.options.cleanStaleOnStart) {
+      const removed = cleanStale(this.netlink, this.options, this.link?.index)
+      if (removed.length > 0) {
+        log(this.logger, 'warn', 'removed leftovers of an earlier run', { removed })
+        this.emit('cleaned', { removed })
+      }
+    }
+    this.lockFd = this.elector.fencingFd
+    await this.startGuard()
+    if (this.link) {
+      await this.attachLink(this.link)
+    } else {
+      log(this.logger, 'warn', 'interface not found; waiting for it', { interface: this.options.interface })
+      this.emit('link', { interface: this.options.interface, state: 'missing' })
+    }
+    this.elector.on('elected', this.onElected)
+    this.elector.on('renewed', this.onRenewed)
+    this.elector.on('deposed', this.onDeposed)
+    this.elector.on('error', this.onElectorError)
+    this.stateValue = 'follower'
+    await this.elector.start()
+    log(this.logger, 'info', 'campaigning', { vips: this.vips, interface: this.options.interface })
+  }
+
+  private async startGuard(): Promise<void> {
+    const guard = await GuardProcess.start({ netns: this.options.netns, lockFd: this.lockFd })
+    guard.on('fenced', (reason) => this.onGuardFenced(reason))
+    guard.on('exit', (code, signal) => this.onGuardExit(guard, code, signal))
+    guard.on('log', (line) => log(this.logger, 'warn', 'guard', { line }))
+    this.guard = guard
+    if (this.footprint) await guard.setActions(this.footprint.fenceRequests())
+  }
+
+  /** The interface exists (now): bind the packet socket and teach the guard the removal. */
+  private async attachLink(link: LinkInfo): Promise<void> {
+    this.link = link
+    this.footprint = new Footprint(this.netlink!, this.options, link.index)
+    this.packets?.close()
+    this.packets = PacketSocket.open({ link: link.index, netns: this.options.netns })
+    await this.guard!.setActions(this.footprint.fenceRequests())
+    this.emit('link', { interface: link.name, state: 'present' })
+  }
+
+  private enqueue(step: () => void | Promise<void>): Promise<void> {
+    const next = this.queue.then(step).catch((error) => this.fail(error))
+    this.queue = next
+    return next
+  }
+
+  // --- elector events -------------------------------------------------------
+
+  private handleElected(lease: Lease): void {
+    this.lease = lease
+    this.electedAt = monotonicNow()
+    log(this.logger, 'info', 'elected', { deadline: lease.deadline })
+    this.enqueue(() => this.acquire('elected'))
+  }
+
+  private handleRenewed(lease: Lease): void {
+    if (!this.lease || lease.deadline < this.lease.deadline) return // deadlines only move forward
+    this.lease = lease
+    if (this.holding) {
+      this.guard?.renew(this.fenceAt(lease))
+      this.armDeadlineTimer()
+    } else if (this.stateValue === 'follower') {
+      // Fenced earlier (deadline passed) but the elector renewed after all.
+      this.electedAt = monotonicNow()
+      this.enqueue(() => this.acquire('renewed'))
+    }
+  }
+
+  private handleDeposed(reason: string): void {
+    this.lease = undefined
+    log(this.logger, 'info', 'deposed', { reason })
+    this.enqueue(() => this.release(`deposed: ${reason}`))
+  }
+
+  private fenceAt(lease: Lease): number {
+    return lease.deadline - this.options.fenceMarginMs
+  }
+
+  // --- transitions ----------------------------------------------------------
+
+  private async acquire(trigger: string): Promise<void> {
+    if (this.holding || !this.lease || this.stateValue !== 'follower') return
+    const fenceAt = this.fenceAt(this.lease)
+    if (fenceAt <= monotonicNow()) {
+      log(this.logger, 'warn', 'lease already too close to its deadline; waiting for a renewal', { trigger })
+      return
+    }
+    if (!this.link || !this.footprint || !this.guard) return // waiting for the interface
+    // Break before make: the guard knows how and when to remove the VIP before it exists.
+    await this.guard.arm(fenceAt)
+    if (!this.lease || this.stateValue !== 'follower') {
+      await this.guard.disarm()
+      return
+    }
+    try {
+      this.footprint.apply()
+    } catch (error) {
+      await this.guard.disarm().catch(() => {})
+      throw error
+    }
+    this.holding = true
+    this.stateValue = 'leader'
+    this.stats.transitions++
+    this.armDeadlineTimer()
+    for (const vip of this.options.vips) this.scheduleFor(vip.address).start('takeover')
+    const takeoverMs = monotonicNow() - this.electedAt
+    this.stats.lastTakeoverMs = takeoverMs
+    log(this.logger, 'info', 'leader: VIP configured and announced', { vips: this.vips, interface: this.link.name, takeoverMs })
+    this.emit('leader', { vips: this.vips, interface: this.link.name, deadline: this.lease.deadline, takeoverMs })
+  }
+
+  private async release(reason: string): Promise<void> {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    this.deadlineTimer = undefined
+    for (const schedule of this.schedules.values()) schedule.cancel()
+    this.schedules.clear()
+    const wasHolding = this.holding
+    this.holding = false
+    if (wasHolding) {
+      this.footprint?.remove()
+      this.stats.transitions++
+    }
+    if (this.guard?.alive) await this.guard.disarm()
+    if (this.stateValue === 'leader') this.stateValue = 'follower'
+    if (wasHolding) {
+      log(this.logger, 'info', 'follower: VIP removed', { reason })
+      this.emit('follower', { reason })
+    }
+  }
+
+  /** Our own copy of the guard's deadline: whichever runs first removes the VIP. */
+  private armDeadlineTimer(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    this.deadlineTimer = undefined
+    if (!this.lease || !Number.isFinite(this.lease.deadline)) return
+    const delay = Math.max(0, this.fenceAt(this.lease) - monotonicNow())
+    this.deadlineTimer = setTimeout(() => {
+      this.enqueue(() => {
+        if (this.lease && this.fenceAt(this.lease) > monotonicNow()) return this.armDeadlineTimer()
+        return this.release('lease deadline reached without renewal')
+      })
+    }, delay)
+    this.deadlineTimer.unref()
+  }
+
+  // --- announcements --------------------------------------------------------
+
+  private scheduleFor(vip: string): AnnounceSchedule {
+    let schedule = this.schedules.get(vip)
+    if (!schedule) {
+      schedule = new AnnounceSchedule(this.options.schedule, (reason, count) => this.announce(vip, reason, count))
+      this.schedules.set(vip, schedule)
+    }
+    return schedule
+  }
+
+  private announce(vip: string, reason: AnnounceReason, count: number): void {
+    if (!this.holding || !this.packets) return // never announce without leadership
+    const family = vip.includes(':') ? 6 : 4
+    let sent = 0
+    try {
+      for (let i = 0; i < count; i++) {
+        sent += family === 4 ? this.packets.sendGratuitousArp(vip, this.options.arpKinds) : this.packets.sendNeighbourAdvertisement(vip)
+      }
+    } catch (error) {
+      // ENETDOWN while the link is down: the link-up handler announces again.
+      log(this.logger, 'debug', 'announcement not sent', { vip, reason, error: (error as Error).message })
+      if (sent === 0) return
+    }
+    this.stats.framesSent += sent
+    const kinds = family === 4 ? this.options.arpKinds.map((k) => `arp-${k}` as const) : (['neighbour-advertisement'] as const)
+    this.emit('announced', { vip, kinds: [...kinds], count: sent, reason })
+  }
+
+  // --- reconciliation (netlink notifications) --------------------------------
+
+  private onAddressEvent(event: AddressEvent): void {
+    if (event.action !== 'delete' || !this.holding || !this.link || event.index !== this.link.index) return
+    if (!this.options.vips.some((v) => v.address === event.address)) return
+    const seenAt = monotonicNow()
+    this.enqueue(() => {
+      if (!this.holding || !this.lease || this.fenceAt(this.lease) <= monotonicNow()) return
+      if (this.footprint!.presentAddresses().has(event.address)) return
+      this.footprint!.restoreAddress(event.address)
+      const delayMs = monotonicNow() - seenAt
+      this.stats.restores++
+      log(this.logger, 'warn', 'VIP was removed from outside; restored', { vip: event.address, delayMs })
+      this.emit('restored', { vip: event.address, delayMs })
+      this.scheduleFor(event.address).start('restore')
+    })
+  }
+
+  private onLinkEvent(event: LinkEvent): void {
+    const name = this.options.interface
+    const link = event.link
+    if (event.action === 'delete') {
+      if (this.link && link.index === this.link.index) {
+        this.enqueue(() => this.linkGone())
+      }
+      return
+    }
+    if (link.name !== name) {
+      // A rename away from our name looks like a change of another name.
+      if (this.link && link.index === this.link.index) this.enqueue(() => this.linkGone())
+      return
+    }
+    if (!this.link || this.link.index !== link.index) {
+      this.enqueue(async () => {
+        if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return
+        await this.attachLink(link)
+        if (this.lease) await this.acquire('interface appeared')
+      })
+      return
+    }
+    const before = this.link
+    this.link = link
+    if (before.carrier && !link.carrier) {
+      log(this.logger, 'warn', 'link down (no carrier)', { interface: name })
+      this.emit('link', { interface: name, state: 'down' })
+    } else if ((!before.carrier || !before.up) && link.carrier && link.up) {
+      this.emit('link', { interface: name, state: 'up' })
+      this.enqueue(() => {
+        if (!this.holding) return
+        // Taking the link administratively down flushes its routes (and IPv6
+        // addresses): put the footprint back before telling the network.
+        this.footprint!.apply()
+        for (const vip of this.options.vips) this.scheduleFor(vip.address).start('link-up')
+      })
+    }
+  }
+
+  private async linkGone(): Promise<void> {
+    const name = this.options.interface
+    log(this.logger, 'warn', 'interface removed; waiting for it to return', { interface: name })
+    // Its addresses and routes went with it; rules stay and are removed by release.
+    await this.release('interface removed')
+    this.packets?.close()
+    this.packets = undefined
+    this.link = undefined
+    this.footprint = undefined
+    if (this.guard?.alive) await this.guard.setActions([])
+    this.emit('link', { interface: name, state: 'gone' })
+  }
+
+  private resync(why: string): void {
+    log(this.logger, 'warn', 'resynchronising', { why })
+    if (this.holding && this.footprint) this.footprint.apply()
+  }
+
+  // --- guard ----------------------------------------------------------------
+
+  private onGuardFenced(reason: string): void {
+    this.stats.fences++
+    log(this.logger, 'warn', 'guard removed the VIP', { reason })
+    this.emit('fenced', { reason })
+    // The footprint is gone already; bring our bookkeeping in line.
+    this.enqueue(() => this.release(`fenced by guard (${reason})`))
+  }
+
+  private onGuardExit(guard: GuardProcess, code: number | null, signal: string | null): void {
+    if (this.guard !== guard || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
+    this.fail(new Error(`guard process exited unexpectedly (${signal ?? code}); giving up leadership and restarting it`))
+    this.guard = undefined
+    this.enqueue(async () => {
+      // Fail safe: without a guard nothing enforces the deadline, so step down.
+      await this.release('guard process died')
+      await this.startGuard()
+      if (this.elector.isLeader) {
+        await this.elector.stop()
+        await this.elector.start()
+      }
+    })
+  }
+
+  // --- stop -----------------------------------------------------------------
+
+  private async doStop(): Promise<void> {
+    if (this.startPromise) await this.startPromise.catch(() => {})
+    if (this.stateValue === 'stopped') return
+    this.stateValue = 'stopping'
+    // Let any transition in flight finish, then remove the footprint before
+    // releasing leadership: the next leader never overlaps with us.
+    await this.queue
+    try {
+      await this.release('stopping')
+    } catch (error) {
+      this.fail(error as Error)
+    }
+    this.elector.off('elected', this.onElected)
+    this.elector.off('renewed', this.onRenewed)
+    this.elector.off('deposed', this.onDeposed)
+    try {
+      await this.elector.stop()
+    } catch (error) {
+      this.fail(error as Error)
+    }
+    this.elector.off('error', this.onElectorError)
+    await this.teardown()
+    this.stateValue = 'stopped'
+    log(this.logger, 'info', 'stopped')
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    for (const schedule of this.schedules.values()) schedule.cancel()
+    this.schedules.clear()
+    const guard = this.guard
+    this.guard = undefined // its exit is expected from here on
+    await guard?.close()
+    this.monitor?.close()
+    this.monitor = undefined
+    this.packets?.close()
+    this.packets = undefined
+    this.netlink?.close()
+    this.netlink = undefined
+  }
+
+  private fail(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error))
+    this.stats.errors++
+    log(this.logger, 'error', err.message, { code: (err as NodeJS.ErrnoException).code })
+    // An 'error' event without a listener would throw; a library must not crash its host over a log line.
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+}

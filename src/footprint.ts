@@ -1,0 +1,170 @@
+// The VIP's footprint on the host: its addresses, the policy-routing table
+// routes and the `from VIP` rules. Knows how to put them in place without
+// leaving half of them behind, how to take them away, how to find leftovers of
+// an earlier crash, and how to describe the removal as raw netlink requests the
+// guard process can replay on its own.
+import type { Netlink } from './net/netlink'
+import type { AddressSpec, RouteSpec, RuleSpec } from './net/types'
+import type { ResolvedOptions } from './options'
+
+/** Errors that mean "already the way we want it". */
+const ALREADY_PRESENT = new Set(['EEXIST'])
+const ALREADY_ABSENT = new Set(['EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENODEV'])
+
+function codeOf(error: unknown): string | undefined {
+  return (error as { code?: string })?.code
+}
+
+export class Footprint {
+  constructor(
+    private readonly netlink: Netlink,
+    private readonly options: ResolvedOptions,
+    private readonly ifindex: number,
+  ) {}
+
+  addresses(): AddressSpec[] {
+    return this.options.vips.map((vip) => ({
+      link: this.ifindex,
+      address: vip.address,
+      prefixLength: vip.prefixLength,
+      // DAD would hold an IPv6 VIP "tentative" for a second and drop it if the
+      // old leader still answers: takeover must be immediate, fencing makes it safe.
+      ...(vip.family === 6 ? { nodad: true } : {}),
+    }))
+  }
+
+  routes(): RouteSpec[] {
+    const { table, protocol } = this.options
+    return this.options.gateways.flatMap((gateway): RouteSpec[] => [
+      { table, family: gateway.family, destination: gateway.subnet, link: this.ifindex, scope: 'link', protocol },
+      { table, family: gateway.family, destination: 'default', gateway: gateway.address, link: this.ifindex, protocol },
+    ])
+  }
+
+  rules(): RuleSpec[] {
+    const { table, priority } = this.options
+    const families = new Set(this.options.gateways.map((g) => g.family))
+    return this.options.vips
+      .filter((vip) => families.has(vip.family))
+      .map((vip) => ({ family: vip.family, source: `${vip.address}/${vip.prefixLength}`, table, priority }))
+  }
+
+  /**
+   * Adds everything. On failure, removes what this call added and rethrows,
+   * so the host is never left half-configured.
+   */
+  apply(): void {
+    const undo: Array<() => void> = []
+    try {
+      for (const address of this.addresses()) {
+        if (this.tryAdd(() => this.netlink.addAddress(address))) undo.push(() => this.netlink.deleteAddress(address))
+      }
+      for (const route of this.routes()) {
+        if (this.tryAdd(() => this.netlink.addRoute(route))) undo.push(() => this.netlink.deleteRoute(route))
+      }
+      for (const rule of this.rules()) {
+        if (this.tryAdd(() => this.netlink.addRule(rule))) undo.push(() => this.netlink.deleteRule(rule))
+      }
+    } catch (error) {
+      for (const step of undo.reverse()) {
+        try {
+          step()
+        } catch {
+          // best effort: the original error is the one to report
+        }
+      }
+      throw error
+    }
+  }
+
+  /** Adds one VIP's address again (after an outside removal). */
+  restoreAddress(address: string): void {
+    const spec = this.addresses().find((a) => a.address === address)
+    if (spec) this.tryAdd(() => this.netlink.addAddress(spec))
+  }
+
+  /** Removes rules, then routes, then addresses; tries all, then reports the first real failure. */
+  remove(): void {
+    let firstError: unknown
+    const attempt = (fn: () => void) => {
+      try {
+        fn()
+      } catch (error) {
+        if (!ALREADY_ABSENT.has(codeOf(error) ?? '')) firstError ??= error
+      }
+    }
+    for (const rule of this.rules()) attempt(() => this.netlink.deleteRule(rule))
+    for (const route of this.routes()) attempt(() => this.netlink.deleteRoute(route))
+    for (const address of this.addresses()) attempt(() => this.netlink.deleteAddress(address))
+    if (firstError) throw firstError
+  }
+
+  /** The same removal as raw requests, for the guard (rules, routes, addresses: same order). */
+  fenceRequests(): Buffer[] {
+    return [
+      ...this.rules().map((rule) => this.netlink.encodeRuleRequest('delete', rule)),
+      ...this.routes().map((route) => this.netlink.encodeRouteRequest('delete', route)),
+      ...this.addresses().map((address) => this.netlink.encodeAddressRequest('delete', address)),
+    ]
+  }
+
+  /** VIP addresses currently configured on the interface. */
+  presentAddresses(): Set<string> {
+    const mine = new Set(this.options.vips.map((v) => v.address))
+    return new Set(
+      this.netlink
+        .listAddresses({ link: this.ifindex })
+        .filter((a) => mine.has(a.address))
+        .map((a) => a.address),
+    )
+  }
+
+  private tryAdd(fn: () => void): boolean {
+    try {
+      fn()
+      return true
+    } catch (error) {
+      if (ALREADY_PRESENT.has(codeOf(error) ?? '')) return false
+      throw error
+    }
+  }
+}
+
+/**
+ * Removes what an earlier run of this library may have left: the VIPs on the
+ * interface (any prefix length), `from VIP` rules into our table at any
+ * priority, and routes in our table tagged with our protocol. Returns what it
+ * removed, for the log.
+ */
+export function cleanStale(netlink: Netlink, options: ResolvedOptions, ifindex: number | undefined): string[] {
+  const removed: string[] = []
+  const vips = new Set(options.vips.map((v) => v.address))
+  if (ifindex !== undefined) {
+    for (const address of netlink.listAddresses({ link: ifindex })) {
+      if (!vips.has(address.address)) continue
+      netlink.deleteAddress({ link: ifindex, address: address.address, prefixLength: address.prefixLength })
+      removed.push(`address ${address.address}/${address.prefixLength}`)
+    }
+  }
+  for (const family of [4, 6] as const) {
+    for (const rule of netlink.listRules({ family })) {
+      if (rule.table !== options.table || rule.source === undefined || !vips.has(rule.source)) continue
+      netlink.deleteRule({ family, source: `${rule.source}/${rule.sourceLength}`, table: rule.table, priority: rule.priority })
+      removed.push(`rule from ${rule.source} lookup ${rule.table} priority ${rule.priority}`)
+    }
+    for (const route of netlink.listRoutes({ table: options.table, family })) {
+      if (route.protocol !== options.protocol) continue
+      const destination = route.destination.includes('/') || route.destination === 'default' ? route.destination : `${route.destination}/${route.prefixLength}`
+      netlink.deleteRoute({
+        table: options.table,
+        family,
+        destination,
+        ...(route.gateway ? { gateway: route.gateway } : {}),
+        ...(route.index ? { link: route.index } : {}),
+        protocol: route.protocol,
+      })
+      removed.push(`route ${destination} table ${options.table}`)
+    }
+  }
+  return removed
+}

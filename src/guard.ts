@@ -1,0 +1,177 @@
+// Host side of the guard process (native/guard/guard.cc): spawns it, feeds it
+// the undo requests and each leadership deadline, and reports when it fenced
+// or died. Everything that must happen even if this process cannot run JS any
+// more is the guard's job; this class only talks to it.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { createInterface } from 'node:readline'
+import type TypedEmitter from 'typed-emitter'
+import { guardPath } from './net/binding'
+
+export type GuardEvents = {
+  /** The guard removed the VIP: 'deadline' (not renewed in time), 'requested' or 'host-exit'. */
+  fenced: (reason: string, ok: number, failed: number) => void
+  /** The guard process ended (it should live as long as the announcer). */
+  exit: (code: number | null, signal: NodeJS.Signals | null) => void
+  /** Anything the guard wrote to stderr, line by line. */
+  log: (line: string) => void
+}
+
+export interface GuardOptions {
+  /** Network namespace path the guard enters at start. */
+  netns?: string
+  /** An fd whose open file description carries leadership (file lock); the guard keeps a duplicate. */
+  lockFd?: number
+  /** How long to wait for an answer before declaring the guard unresponsive. */
+  replyTimeoutMs?: number
+}
+
+interface Pending {
+  resolve: () => void
+  reject: (error: Error) => void
+  timer: NodeJS.Timeout
+}
+
+export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardEvents>) {
+  readonly pid: number
+  private readonly child: ChildProcess
+  private readonly pending = new Map<number, Pending>()
+  private sequence = 0
+  private exited = false
+  private readonly replyTimeoutMs: number
+
+  private constructor(child: ChildProcess, replyTimeoutMs: number) {
+    super()
+    this.child = child
+    this.pid = child.pid!
+    this.replyTimeoutMs = replyTimeoutMs
+  }
+
+  /** Spawns the guard and resolves once it has entered the namespace and opened its netlink socket. */
+  static start(options: GuardOptions = {}): Promise<GuardProcess> {
+    const args: string[] = []
+    if (options.netns) args.push('--netns', options.netns)
+    const stdio: Array<'pipe' | 'ignore' | number> = ['pipe', 'pipe', 'pipe']
+    if (options.lockFd !== undefined) {
+      stdio.push(options.lockFd)
+      args.push('--lock-fd')
+    }
+    const child = spawn(guardPath, args, { stdio })
+    const guard = new GuardProcess(child, options.replyTimeoutMs ?? 2000)
+    return new Promise((resolve, reject) => {
+      let ready = false
+      const stderr: string[] = []
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        stderr.push(line)
+        guard.emit('log', line)
+      })
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (!ready && line.startsWith('* READY')) {
+          ready = true
+          resolve(guard)
+          return
+        }
+        guard.onLine(line)
+      })
+      child.once('error', (error) => {
+        if (!ready) reject(error)
+      })
+      child.once('exit', (code, signal) => {
+        guard.exited = true
+        for (const [, p] of guard.pending) {
+          clearTimeout(p.timer)
+          p.reject(Object.assign(new Error('guard process exited'), { code: 'ERR_GUARD_EXITED' }))
+        }
+        guard.pending.clear()
+        if (!ready) {
+          reject(new Error(`guard process failed to start (exit ${code ?? signal}): ${stderr.join(' ')}`))
+        } else {
+          guard.emit('exit', code, signal)
+        }
+      })
+    })
+  }
+
+  get alive(): boolean {
+    return !this.exited
+  }
+
+  /** Replaces the list of requests to replay when fencing. */
+  async setActions(requests: Buffer[]): Promise<void> {
+    await this.command('CLEAR')
+    for (const request of requests) await this.command(`ACTION ${request.toString('hex')}`)
+  }
+
+  /** Arms the guard: leadership is valid until `deadline` (CLOCK_MONOTONIC ms). Resolves once the guard has it. */
+  arm(deadline: number): Promise<void> {
+    return this.command(`ARM ${Number.isFinite(deadline) ? deadline.toFixed(3) : '1e300'}`)
+  }
+
+  /** Moves the deadline forward without waiting for the answer (renewals are frequent and only ever extend). */
+  renew(deadline: number): void {
+    this.command(`ARM ${Number.isFinite(deadline) ? deadline.toFixed(3) : '1e300'}`).catch(() => {})
+  }
+
+  disarm(): Promise<void> {
+    return this.command('DISARM')
+  }
+
+  fence(): Promise<void> {
+    return this.command('FENCE')
+  }
+
+  ping(): Promise<void> {
+    return this.command('PING')
+  }
+
+  /** Disarms and ends the guard (closing its stdin); resolves when it has exited. */
+  async close(): Promise<void> {
+    if (this.exited) return
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()))
+    try {
+      await this.disarm()
+    } catch {
+      // already gone or unresponsive: closing the pipe is all that is left
+    }
+    this.child.stdin?.end()
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000)
+    await exited
+    clearTimeout(timer)
+  }
+
+  /** For tests: kill the guard as an outside event would. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child.kill(signal)
+  }
+
+  private command(text: string): Promise<void> {
+    if (this.exited || !this.child.stdin?.writable) {
+      return Promise.reject(Object.assign(new Error('guard process is not running'), { code: 'ERR_GUARD_EXITED' }))
+    }
+    const seq = ++this.sequence
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq)
+        reject(Object.assign(new Error(`guard did not answer "${text.split(' ')[0]}" within ${this.replyTimeoutMs} ms`), { code: 'ETIMEDOUT' }))
+      }, this.replyTimeoutMs)
+      this.pending.set(seq, { resolve, reject, timer })
+      this.child.stdin!.write(`${seq} ${text}\n`)
+    })
+  }
+
+  private onLine(line: string): void {
+    if (line.startsWith('* FENCED ')) {
+      const [, , reason, ok, failed] = line.split(' ')
+      this.emit('fenced', reason, Number(ok), Number(failed))
+      return
+    }
+    const [seqText, status, ...rest] = line.split(' ')
+    const seq = Number(seqText)
+    const pending = this.pending.get(seq)
+    if (!pending) return
+    this.pending.delete(seq)
+    clearTimeout(pending.timer)
+    if (status === 'OK') pending.resolve()
+    else pending.reject(new Error(`guard refused command: ${rest.join(' ')}`))
+  }
+}
