@@ -67,9 +67,10 @@ export class Lab {
 
   /**
    * Plugs `host` into `sw`'s bridge with a veth pair: `ifname` on the host side,
-   * an auto-named port enslaved to the bridge on the switch side.
+   * an auto-named port enslaved to the bridge on the switch side. Returns the
+   * port's name (to take the cable's far end down: carrier loss on the host).
    */
-  plug(host: LabHost, ifname: string, sw: LabHost, options: LinkOptions = {}, bridgeName = 'br0'): void {
+  plug(host: LabHost, ifname: string, sw: LabHost, options: LinkOptions = {}, bridgeName = 'br0'): string {
     const port = `p${randomBytes(3).toString('hex')}${(counter++).toString(36)}`
     const tmp = `t${randomBytes(3).toString('hex')}${(counter++).toString(36)}`
     execFileSync('ip', ['-n', sw.name, 'link', 'add', 'name', port, 'type', 'veth', 'peer', 'name', tmp, 'netns', host.name])
@@ -79,6 +80,7 @@ export class Lab {
     sw.ip('link', 'set', port, 'master', bridgeName)
     sw.ip('link', 'set', port, 'up')
     if (!options.down) host.ip('link', 'set', ifname, 'up')
+    return port
   }
 
   /** A direct cable between two hosts. */

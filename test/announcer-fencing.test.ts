@@ -1,0 +1,118 @@
+// Fencing: the VIP never outlives leadership. The lease deadline is enforced by
+// the announcer and, when this process can't run (blocked, frozen, killed), by
+// the guard process. Timed by a netlink watcher in the test process.
+import t from 'tap'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { VipAnnouncer } from '../src/announcer'
+import { monotonicNow } from '../src/clock'
+import { LinkMonitor } from '../src/net/monitor'
+import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
+import { VIP, routedReplicas } from './lab/topologies'
+import { ManualElector } from './support/manual-elector'
+import { ReplicaProcess } from './support/replica-process'
+import { nextEvent, sleep, waitFor } from './support/wait'
+
+const nsOptions = namespaceTestOptions()
+
+function watchVip(host: LabHost) {
+  const monitor = LinkMonitor.open({ netns: host.path })
+  const events: Array<{ action: string; at: number }> = []
+  monitor.on('address', (e) => {
+    if (e.address === VIP) events.push({ action: e.action, at: monotonicNow() })
+  })
+  return { monitor, events, removedAt: () => events.find((e) => e.action === 'delete')?.at }
+}
+
+function footprintGone(host: LabHost): boolean {
+  return (
+    !host.addresses('net1').includes(`${VIP}/32`) &&
+    !(host.ipJson('rule', 'show') as Array<{ src?: string }>).some((r) => r.src === VIP) &&
+    (host.ipJson('route', 'show', 'table', '30100') as unknown[]).length === 0
+  )
+}
+
+t.test('an elector that stops renewing: VIP gone before the deadline', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas: [cp1] } = routedReplicas(lab, 1)
+  const watch = watchVip(cp1)
+  t.teardown(() => watch.monitor.close())
+  const elector = new ManualElector()
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway: '192.0.2.1/24', elector, netns: cp1.path, fenceMarginMs: 100 })
+  await announcer.start()
+  const leader = nextEvent(announcer, 'leader')
+  let deadline = elector.elect(600)
+  await leader
+  // Two renewals, then silence.
+  await sleep(300)
+  deadline = elector.renew(600)
+  await sleep(300)
+  deadline = elector.renew(600)
+  await waitFor('VIP removal', watch.removedAt, 2000)
+  const margin = deadline - watch.removedAt()!
+  t.ok(margin > 0, `VIP removed ${margin.toFixed(1)} ms before the deadline`)
+  t.ok(footprintGone(cp1), 'address, rule and routes gone')
+  t.equal(announcer.isLeader, false)
+  // A late renewal puts it back: leadership was never lost, only not renewed in time.
+  const back = nextEvent(announcer, 'leader')
+  elector.renew(5000)
+  await back
+  t.ok(cp1.addresses('net1').includes(`${VIP}/32`), 'restored on renewal')
+  await announcer.stop()
+})
+
+t.test('guard: killing the guard makes the announcer step down and start a new one', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas: [cp1] } = routedReplicas(lab, 1)
+  const elector = new ManualElector()
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', elector, netns: cp1.path })
+  announcer.on('error', () => {})
+  await announcer.start()
+  const leader = nextEvent(announcer, 'leader')
+  elector.elect()
+  await leader
+  const guard = (announcer as any).guard
+  const follower = nextEvent(announcer, 'follower')
+  guard.kill('SIGKILL')
+  await follower
+  t.notOk(cp1.addresses('net1').includes(`${VIP}/32`), 'VIP removed (fail safe)')
+  t.equal(elector.stopped, 1, 'leadership given up')
+  await waitFor('a new guard', () => (announcer as any).guard?.alive && (announcer as any).guard !== guard)
+  t.ok(elector.started, 'campaigning again')
+  await announcer.stop()
+})
+
+for (const scenario of ['block', 'SIGSTOP', 'SIGKILL'] as const) {
+  t.test(`guard fences a leader that is ${scenario === 'block' ? 'blocked in a busy loop' : scenario === 'SIGSTOP' ? 'frozen (SIGSTOP)' : 'killed (SIGKILL)'}`, nsOptions, async (t) => {
+    const lab = new Lab()
+    t.teardown(() => lab.destroy())
+    const { replicas: [cp1] } = routedReplicas(lab, 1)
+    const lockDir = mkdtempSync(path.join(tmpdir(), 'vip-lock-'))
+    const leaseMs = 800
+    const replica = await ReplicaProcess.start(cp1, ['--interface', 'net1', '--gateway', '192.0.2.1/24', '--lock', path.join(lockDir, 'lock'), '--lease-ms', String(leaseMs), '--fence-margin-ms', '100'])
+    t.teardown(() => replica.stop())
+    await replica.waitFor('leader')
+    t.ok(cp1.addresses('net1').includes(`${VIP}/32`), 'leader holds the VIP')
+    const watch = watchVip(cp1)
+    t.teardown(() => watch.monitor.close())
+    await sleep(100)
+    const start = monotonicNow()
+    if (scenario === 'block') replica.send(`block ${leaseMs * 3}`)
+    else replica.kill(scenario)
+    const limit = scenario === 'SIGKILL' ? 100 : leaseMs + 50
+    await waitFor('VIP removal', watch.removedAt, limit + 1000)
+    const took = watch.removedAt()! - start
+    // By the deadline: at most one lease after the last renewal before the freeze.
+    t.ok(took <= limit, `VIP removed ${took.toFixed(1)} ms after the ${scenario} (limit ${limit} ms)`)
+    await waitFor('footprint gone', () => footprintGone(cp1), 500)
+    t.pass('address, rule and routes gone while the namespace lives on')
+    if (scenario === 'SIGKILL') {
+      await replica.exited()
+      await waitFor('guard exit', () => !replica.guardPid(), 1000)
+      t.pass('guard exited after fencing')
+    }
+  })
+}

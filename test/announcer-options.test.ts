@@ -1,0 +1,61 @@
+// Bad options fail at construction with an error naming the field, before
+// anything touches the host.
+import t from 'tap'
+import { resolveOptions, type VipAnnouncerOptions } from '../src/options'
+import { StaticElector } from '../src/electors/static'
+
+const elector = new StaticElector()
+const good: VipAnnouncerOptions = { vip: '192.0.2.100', interface: 'eth0', gateway: '192.0.2.1/24', elector }
+
+t.test('good options resolve with defaults', async (t) => {
+  const r = resolveOptions(good)
+  t.same(r.vips, [{ address: '192.0.2.100', family: 4, prefixLength: 32 }])
+  t.same(r.gateways, [{ address: '192.0.2.1', family: 4, prefixLength: 24, network: '192.0.2.0', subnet: '192.0.2.0/24' }])
+  t.equal(r.table, 30100)
+  t.equal(r.priority, 1000)
+  t.same(r.arpKinds, ['request', 'reply'])
+  t.equal(r.schedule.repeats, 3)
+  const v6 = resolveOptions({ ...good, vip: ['192.0.2.100', '2001:db8::100'], gateway: ['192.0.2.1/24', '2001:db8::1/64'] })
+  t.same(v6.vips.map((v) => v.prefixLength), [32, 128])
+  t.equal(v6.gateways[1].subnet, '2001:db8::/64')
+  t.same(resolveOptions({ ...good, gateway: undefined }).gateways, [])
+})
+
+const cases: Array<[string, Partial<VipAnnouncerOptions> | Record<string, unknown>, RegExp]> = [
+  ['VIP not an IP', { vip: 'cp.example' }, /^vip: "cp.example" is not an IPv4 or IPv6 address/],
+  ['VIP with prefix', { vip: '192.0.2.100/32' }, /^vip: /],
+  ['VIP octet out of range', { vip: '192.0.2.300' }, /^vip: /],
+  ['VIP legacy short form', { vip: '192.0.2' }, /^vip: /],
+  ['empty VIP list', { vip: [] }, /^vip: /],
+  ['duplicate VIP', { vip: ['192.0.2.100', '192.0.2.100'], gateway: undefined }, /^vip\[1\]: .*twice/],
+  ['unspecified VIP', { vip: '0.0.0.0', gateway: undefined }, /unspecified/],
+  ['multicast VIP', { vip: 'ff02::1', gateway: undefined }, /multicast/],
+  ['IPv4-mapped VIP', { vip: '::ffff:192.0.2.1', gateway: undefined }, /IPv4-mapped/],
+  ['gateway without prefix', { gateway: '192.0.2.1' }, /^gateway: "192.0.2.1" must be the gateway address with its subnet prefix/],
+  ['gateway prefix out of range', { gateway: '192.0.2.1/33' }, /^gateway: .*prefix/],
+  ['gateway unparsable', { gateway: 'router/24' }, /^gateway: /],
+  ['VIP outside gateway subnet', { gateway: '198.51.100.1/24' }, /^vip: "192.0.2.100" is outside the gateway's subnet 198.51.100.0\/24/],
+  ['family mismatch', { gateway: '2001:db8::1/64' }, /^gateway: .*family/],
+  ['VIP equals gateway', { vip: '192.0.2.1' }, /gateway address itself/],
+  ['missing elector', { elector: undefined }, /^elector: /],
+  ['not an elector', { elector: {} }, /^elector: /],
+  ['empty interface', { interface: '' }, /^interface: /],
+  ['interface too long', { interface: 'a-very-long-name0' }, /^interface: .*15 bytes/],
+  ['interface with slash', { interface: 'eth0/1' }, /^interface: /],
+  ['relative netns', { netns: 'cp1' }, /^netns: /],
+  ['kernel table', { routing: { table: 254 } }, /^routing.table: /],
+  ['priority out of range', { routing: { priority: 40000 } }, /^routing.priority: /],
+  ['bad arp kinds', { announce: { arp: ['gratuitous'] } }, /^announce.arp: /],
+  ['bad repeat interval', { announce: { repeatIntervalMs: 1 } }, /^announce.repeatIntervalMs: /],
+  ['bad refresh', { announce: { refreshIntervalMs: 50 } }, /^announce.refreshIntervalMs: /],
+  ['negative fence margin', { fenceMarginMs: -1 }, /^fenceMarginMs: /],
+]
+
+for (const [name, patch, message] of cases) {
+  t.test(`bad option: ${name}`, async (t) => {
+    const error = t.throws(() => resolveOptions({ ...good, ...patch } as VipAnnouncerOptions)) as Error & { code?: string }
+    t.match(error.message, message)
+    t.ok(error instanceof TypeError || error instanceof RangeError, 'TypeError or RangeError')
+    t.match(error.code, /^ERR_/)
+  })
+}
