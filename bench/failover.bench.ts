@@ -1,0 +1,173 @@
+// Failover: SIGKILL of the leader -> the first gratuitous ARP from the new
+// leader reaches the worker (and the worker's neighbour entry shows the new
+// MAC). vip-announcer with FileLockElector vs two keepalived instances with
+// default VRRP settings, in the same topology, in one run.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { monotonicNow } from '../src/clock'
+import { FrameCapture } from '../src/net/capture'
+import { Lab, type LabHost } from '../test/lab/lab'
+import { VIP, switchedReplicas } from '../test/lab/topologies'
+import { ReplicaProcess } from '../test/support/replica-process'
+import { nextEvent, sleep, waitFor } from '../test/support/wait'
+import { fmt, progress, summary } from './stats'
+
+interface Round {
+  /** kill -> first frame from the new leader's MAC seen by the worker */
+  frameMs: number
+  /** kill -> worker's `ip neigh` shows the new MAC (polled, 2 ms steps) */
+  neighMs: number
+  /** the killed replica still had the VIP afterwards */
+  leftBehind: boolean
+}
+
+async function measure(worker: LabHost, capture: FrameCapture, newMac: string, kill: () => void, killed: LabHost, ifname = 'eth0'): Promise<Round> {
+  // Gratuitous ARP updates existing entries only (arp_accept=0): make sure the
+  // worker has one, pointing at the old leader, as a client talking to it would.
+  worker.run('ping', '-c1', '-W1', VIP)
+  await waitFor('worker entry at the old leader', () => worker.neighbourMac(VIP) === killed.mac(ifname), 2000)
+  const frame = nextEvent<{ at: number }>(capture, 'frame', 15000, (f: any) => f.senderMac === newMac && f.senderIp === VIP)
+  const t0 = monotonicNow()
+  kill()
+  const seen = await frame
+  await waitFor('neighbour entry', () => worker.neighbourMac(VIP) === newMac, 15000, 2)
+  const neighAt = monotonicNow()
+  await sleep(200)
+  return { frameMs: seen.at - t0, neighMs: neighAt - t0, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
+}
+
+export async function vipAnnouncerFailover(runs: number): Promise<Round[]> {
+  const lab = new Lab()
+  const procs = new Map<LabHost, ReplicaProcess>()
+  try {
+    const { replicas, worker } = switchedReplicas(lab, 2)
+    const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
+    const lock = path.join(mkdtempSync(path.join(tmpdir(), 'vip-bench-')), 'lock')
+    const start = async (host: LabHost) => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock]))
+    for (const host of replicas) await start(host)
+    const rounds: Round[] = []
+    for (let i = 0; i < runs; i++) {
+      const leader = await waitFor('leader', () => replicas.find((h) => h.addresses('eth0').includes(`${VIP}/32`)), 5000)
+      const other = replicas.find((h) => h !== leader)!
+      await sleep(100)
+      rounds.push(await measure(worker, capture, other.mac('eth0'), () => procs.get(leader)!.kill('SIGKILL'), leader))
+      await procs.get(leader)!.exited()
+      await start(leader) // back as a follower for the next round
+      progress('vip-announcer failover', i + 1, runs)
+    }
+    capture.close()
+    return rounds
+  } finally {
+    await Promise.all([...procs.values()].map((p) => p.stop()))
+    lab.destroy()
+  }
+}
+
+function keepalivedConfig(dir: string, name: string, priority: number): string {
+  const file = path.join(dir, `${name}.conf`)
+  // Defaults everywhere except what a two-node VRRP pair must name.
+  writeFileSync(file, `global_defs {
+  router_id ${name}
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority ${priority}
+  advert_int 1
+  virtual_ipaddress {
+    ${VIP}/32 dev eth0
+  }
+}
+`)
+  return file
+}
+
+function startKeepalived(host: LabHost, dir: string, priority: number): ChildProcess {
+  const conf = keepalivedConfig(dir, host.name, priority)
+  return spawn('ip', ['netns', 'exec', host.name, 'keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', conf,
+    '-p', path.join(dir, `${host.name}.pid`), '-r', path.join(dir, `${host.name}.vrrp.pid`)], { stdio: 'ignore' })
+}
+
+/** All keepalived processes running in a namespace (parent and VRRP child). */
+function keepalivedPids(host: LabHost): number[] {
+  const out = execFileSync('ip', ['netns', 'pids', host.name], { encoding: 'utf8' })
+  return out.split('\n').filter(Boolean).map(Number).filter((pid) => {
+    try {
+      return execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim() === 'keepalived'
+    } catch {
+      return false
+    }
+  })
+}
+
+export async function keepalivedFailover(runs: number): Promise<Round[]> {
+  const lab = new Lab()
+  const dir = mkdtempSync(path.join(tmpdir(), 'vip-keepalived-'))
+  try {
+    const { replicas, worker } = switchedReplicas(lab, 2)
+    const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
+    const rounds: Round[] = []
+    const priorities = new Map(replicas.map((h, i) => [h, 100 - i * 10]))
+    for (const host of replicas) startKeepalived(host, dir, priorities.get(host)!)
+    for (let i = 0; i < runs; i++) {
+      const leader = await waitFor('keepalived master', () => replicas.find((h) => h.addresses('eth0').includes(`${VIP}/32`)), 15000)
+      const other = replicas.find((h) => h !== leader)!
+      await sleep(1500) // settle: both sides exchanging adverts
+      rounds.push(await measure(worker, capture, other.mac('eth0'), () => {
+        for (const pid of keepalivedPids(leader)) process.kill(pid, 'SIGKILL')
+      }, leader))
+      // keepalived leaves the VIP behind when killed; clean it like an operator would, and restart it.
+      try {
+        leader.ip('addr', 'del', `${VIP}/32`, 'dev', 'eth0')
+      } catch {
+        // already gone
+      }
+      startKeepalived(leader, dir, priorities.get(leader)!)
+      progress('keepalived failover', i + 1, runs)
+    }
+    capture.close()
+    return rounds
+  } finally {
+    for (const name of lab.namespaceNames) {
+      try {
+        execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).split('\n').filter(Boolean).forEach((pid) => process.kill(Number(pid), 'SIGKILL'))
+      } catch {
+        // namespace already gone
+      }
+    }
+    lab.destroy()
+  }
+}
+
+function hasKeepalived(): boolean {
+  try {
+    execFileSync('keepalived', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function failoverBench(runs = 20, keepalivedRuns = 5) {
+  const ours = await vipAnnouncerFailover(runs)
+  const theirs = hasKeepalived() ? await keepalivedFailover(keepalivedRuns) : undefined
+  return {
+    vipAnnouncer: { frame: summary(ours.map((r) => r.frameMs)), neigh: summary(ours.map((r) => r.neighMs)), leftBehind: ours.filter((r) => r.leftBehind).length, runs },
+    keepalived: theirs && { frame: summary(theirs.map((r) => r.frameMs)), neigh: summary(theirs.map((r) => r.neighMs)), leftBehind: theirs.filter((r) => r.leftBehind).length, runs: keepalivedRuns },
+  }
+}
+
+if (require.main === module) {
+  failoverBench(Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 5)).then((r) => {
+    const line = (name: string, s: typeof r.vipAnnouncer) =>
+      console.log(`${name}: SIGKILL -> new leader's GARP at worker median ${fmt(s.frame.median)} (p90 ${fmt(s.frame.p90)}); -> worker neigh shows new MAC median ${fmt(s.neigh.median)}; VIP left on killed replica ${s.leftBehind}/${s.runs}`)
+    line('vip-announcer (FileLockElector)', r.vipAnnouncer)
+    if (r.keepalived) {
+      line('keepalived (VRRP defaults)', r.keepalived)
+      console.log(`ratio keepalived / vip-announcer (neigh median): ${(r.keepalived.neigh.median / r.vipAnnouncer.neigh.median).toFixed(0)}x`)
+    } else console.log('keepalived not installed: comparison skipped')
+  })
+}
