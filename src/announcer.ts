@@ -108,6 +108,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     return this.holding
   }
 
+  /** The configured interface name. */
+  get interfaceName(): string {
+    return this.options.interface
+  }
+
   get vips(): string[] {
     return this.options.vips.map((v) => v.address)
   }

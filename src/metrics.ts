@@ -1,0 +1,69 @@
+// Prometheus metrics through prom-client, an optional peer dependency: the
+// host passes its own registry (and its prom-client), so metrics land next to
+// the host's own and no second copy of prom-client is loaded.
+import type { VipAnnouncer } from './announcer'
+
+/** The part of prom-client this module uses (v14+). */
+export interface PromClientLike {
+  Gauge: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: unknown[] }) => {
+    set(labels: Record<string, string>, value: number): void
+  }
+  Counter: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: unknown[] }) => {
+    inc(labels: Record<string, string>, value?: number): void
+  }
+}
+
+export interface MetricsOptions {
+  /** A prom-client Registry. */
+  registry: unknown
+  /** The prom-client module; loaded with require('prom-client') when omitted. */
+  client?: PromClientLike
+  /** Metric name prefix. Default 'vip_announcer_'. */
+  prefix?: string
+}
+
+/**
+ * Registers metrics for one announcer: leader state, transitions,
+ * announcements sent, restores, fences, errors and the last takeover time.
+ * Labels: `interface` (and `kind` on announcements).
+ */
+export function registerMetrics(announcer: VipAnnouncer, options: MetricsOptions): void {
+  let client = options.client
+  if (!client) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      client = require('prom-client') as PromClientLike
+    } catch {
+      throw Object.assign(new Error("registerMetrics needs prom-client: npm install prom-client (or pass `client`)"), { code: 'ERR_MISSING_PEER' })
+    }
+  }
+  const prefix = options.prefix ?? 'vip_announcer_'
+  const registers = [options.registry]
+  const iface = { interface: announcer.interfaceName }
+  const leader = new client.Gauge({ name: `${prefix}leader`, help: '1 while this replica holds the VIP', labelNames: ['interface'], registers })
+  const transitions = new client.Counter({ name: `${prefix}transitions_total`, help: 'Leader/follower transitions', labelNames: ['interface'], registers })
+  const frames = new client.Counter({ name: `${prefix}announcements_total`, help: 'Announcement frames sent', labelNames: ['interface', 'kind'], registers })
+  const restores = new client.Counter({ name: `${prefix}restores_total`, help: 'VIPs re-added after an outside removal', labelNames: ['interface'], registers })
+  const fences = new client.Counter({ name: `${prefix}fences_total`, help: 'VIP removals by the guard (lease deadline passed)', labelNames: ['interface'], registers })
+  const errors = new client.Counter({ name: `${prefix}errors_total`, help: 'Errors reported by the announcer', labelNames: ['interface'], registers })
+  const takeover = new client.Gauge({ name: `${prefix}last_takeover_seconds`, help: 'From elected to the first announcement, last takeover', labelNames: ['interface'], registers })
+
+  leader.set(iface, announcer.isLeader ? 1 : 0)
+  announcer.on('leader', (event) => {
+    leader.set(iface, 1)
+    transitions.inc(iface)
+    takeover.set(iface, event.takeoverMs / 1000)
+  })
+  announcer.on('follower', () => {
+    leader.set(iface, 0)
+    transitions.inc(iface)
+  })
+  announcer.on('announced', (event) => {
+    // Frames are split evenly over the kinds sent in one announcement.
+    const each = event.count / event.kinds.length
+    for (const kind of event.kinds) frames.inc({ ...iface, kind }, each)
+  })
+  announcer.on('restored', () => restores.inc(iface))
+  announcer.on('fenced', () => fences.inc(iface))
+  announcer.on('error', () => errors.inc(iface))
+}
