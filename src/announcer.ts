@@ -178,7 +178,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.elector.on('error', this.onElectorError)
     this.stateValue = 'follower'
     await this.elector.start()
-    log(this.logger, 'info', 'campaigning', { vips: this.vips, interface: this.options.interface })
+    log(this.logger, 'info', 'campaigning', { event: 'started', vips: this.vips, interface: this.options.interface })
   }
 
   private async startGuard(): Promise<void> {
@@ -211,7 +211,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private handleElected(lease: Lease): void {
     this.lease = lease
     this.electedAt = monotonicNow()
-    log(this.logger, 'info', 'elected', { deadline: lease.deadline })
+    log(this.logger, 'info', 'elected', { event: 'elected', deadline: lease.deadline })
     this.enqueue(() => this.acquire('elected'))
   }
 
@@ -230,7 +230,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private handleDeposed(reason: string): void {
     this.lease = undefined
-    log(this.logger, 'info', 'deposed', { reason })
+    log(this.logger, 'info', 'deposed', { event: 'deposed', reason })
     this.enqueue(() => this.release(`deposed: ${reason}`))
   }
 
@@ -267,7 +267,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     for (const vip of this.options.vips) this.scheduleFor(vip.address).start('takeover')
     const takeoverMs = monotonicNow() - this.electedAt
     this.stats.lastTakeoverMs = takeoverMs
-    log(this.logger, 'info', 'leader: VIP configured and announced', { vips: this.vips, interface: this.link.name, takeoverMs })
+    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: this.link.name, takeoverMs: Number(takeoverMs.toFixed(3)) })
     this.emit('leader', { vips: this.vips, interface: this.link.name, deadline: this.lease.deadline, takeoverMs })
   }
 
@@ -285,7 +285,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.guard?.alive) await this.guard.disarm()
     if (this.stateValue === 'leader') this.stateValue = 'follower'
     if (wasHolding) {
-      log(this.logger, 'info', 'follower: VIP removed', { reason })
+      log(this.logger, 'info', 'follower: VIP removed', { event: 'follower', reason })
       this.emit('follower', { reason })
     }
   }
@@ -346,7 +346,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.footprint!.restoreAddress(event.address)
       const delayMs = monotonicNow() - seenAt
       this.stats.restores++
-      log(this.logger, 'warn', 'VIP was removed from outside; restored', { vip: event.address, delayMs })
+      log(this.logger, 'warn', 'VIP was removed from outside; restored', { event: 'restored', vip: event.address, delayMs: Number(delayMs.toFixed(3)) })
       this.emit('restored', { vip: event.address, delayMs })
       this.scheduleFor(event.address).start('restore')
     })
@@ -413,7 +413,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private onGuardFenced(reason: string): void {
     this.stats.fences++
-    log(this.logger, 'warn', 'guard removed the VIP', { reason })
+    log(this.logger, 'warn', 'guard removed the VIP', { event: 'fenced', reason })
     this.emit('fenced', { reason })
     // The footprint is gone already; bring our bookkeeping in line.
     this.enqueue(() => this.release(`fenced by guard (${reason})`))

@@ -1,0 +1,84 @@
+// `vip-announcer run`: one announcer from a vcluster.yaml until SIGTERM/SIGINT,
+// then a clean stop (VIP, rule and routes removed, leadership released).
+import type { Writable } from 'node:stream'
+import { VipAnnouncer } from '../announcer'
+import { loadVclusterConfig } from '../config'
+import type { Logger } from '../logger'
+import { createElector, defaultElectorSpec, parseElectorSpec, ELECTOR_SYNTAX, type ElectorSpec } from './elector-spec'
+
+export interface RunOptions {
+  config: string
+  elector?: string
+  netns?: string
+  identity?: string
+  /** One JSON object per line instead of text. */
+  json?: boolean
+}
+
+export interface RunIo {
+  stdout: Writable
+  stderr: Writable
+  /** Resolves when the command should stop (signals); injectable for tests. */
+  stopSignal?: Promise<string>
+}
+
+function signalPromise(): Promise<string> {
+  return new Promise((resolve) => {
+    const handler = (signal: string) => resolve(signal)
+    process.once('SIGTERM', handler)
+    process.once('SIGINT', handler)
+  })
+}
+
+/** A logger that prints one line per record: text for people, JSON for programs. */
+export function lineLogger(out: Writable, json: boolean): Logger {
+  const write = (level: string) => (fields: unknown, message?: unknown) => {
+    const record = typeof fields === 'object' && fields !== null ? (fields as Record<string, unknown>) : {}
+    const msg = typeof fields === 'string' ? fields : String(message ?? '')
+    if (json) {
+      out.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...record }) + '\n')
+    } else {
+      const extras = Object.entries(record)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      out.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extras.length ? ' ' + extras.join(' ') : ''}\n`)
+    }
+  }
+  return { info: write('info'), warn: write('warn'), error: write('error') }
+}
+
+/** Returns the process exit code. */
+export async function runCommand(options: RunOptions, io: RunIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const config = await loadVclusterConfig(options.config)
+  const logger = lineLogger(io.stdout, options.json ?? false)
+  if (!config.enabled) {
+    logger.info({ config: options.config }, 'kube-vip is disabled (controlPlane.advanced.kubeVip.enabled is false): nothing to do')
+    return 0
+  }
+  let spec: ElectorSpec | undefined = options.elector ? parseElectorSpec(options.elector) : defaultElectorSpec()
+  if (!spec) {
+    io.stderr.write(`vip-announcer run: --elector is required outside Kubernetes (${ELECTOR_SYNTAX})\n`)
+    return 2
+  }
+  const elector = createElector(spec, { identity: options.identity, vip: config.vip })
+  const announcer = new VipAnnouncer({
+    vip: config.vip,
+    interface: config.interface,
+    gateway: config.gateway ? `${config.gateway.address}/${config.gateway.prefixLength}` : undefined,
+    elector,
+    netns: options.netns,
+    logger,
+  })
+  // State changes are logged by the announcer; these add the network-facing events.
+  announcer.on('announced', (e) => {
+    if (e.reason !== 'repeat' && e.reason !== 'refresh') logger.info({ vip: e.vip, reason: e.reason, frames: e.count, kinds: e.kinds.join('+') }, 'announced')
+  })
+  announcer.on('link', (e) => logger.info({ interface: e.interface, state: e.state }, 'link'))
+  announcer.on('error', () => {}) // already logged by the announcer; never crash on a reported error
+  const stop = io.stopSignal ?? signalPromise()
+  await announcer.start()
+  const signal = await stop
+  logger.info({ signal }, 'stopping')
+  await announcer.stop()
+  return 0
+}
