@@ -278,8 +278,9 @@ bool SizeFits(AttrKind kind, size_t size, uint8_t family) {
 
 // Walks the attributes in data[0, size) and fills views[i] for policy[i].
 // Checks every attribute's framing, and the size of the ones in the policy.
+// `base` is data's offset in the message, for error messages.
 template <size_t N>
-bool ParseAttributes(const uint8_t* data, size_t size, uint8_t family, const AttrPolicy (&policy)[N],
+bool ParseAttributes(const uint8_t* data, size_t size, size_t base, uint8_t family, const AttrPolicy (&policy)[N],
                      AttrView (&views)[N], std::string* why) {
   static_assert(N <= kMaxPolicy, "keep policies small");
   size_t offset = 0;
@@ -287,7 +288,7 @@ bool ParseAttributes(const uint8_t* data, size_t size, uint8_t family, const Att
     nlattr attr;
     memcpy(&attr, data + offset, sizeof(attr));
     if (attr.nla_len < NLA_HDRLEN || attr.nla_len > size - offset) {
-      *why = "attribute at payload offset " + std::to_string(offset) + " has length " +
+      *why = "attribute at byte " + std::to_string(base + offset) + " has length " +
              std::to_string(attr.nla_len) + " (" + std::to_string(size - offset) + " bytes left)";
       return false;
     }
@@ -351,7 +352,7 @@ bool DecodeLink(const uint8_t* payload, size_t size, Link* link, std::string* wh
   link->change = header.ifi_change;
   AttrView views[std::size(kLinkPolicy)];
   const size_t fixed = NLMSG_ALIGN(sizeof(header));
-  if (!ParseAttributes(payload + fixed, size - fixed, AF_UNSPEC, kLinkPolicy, views, why)) return false;
+  if (!ParseAttributes(payload + fixed, size - fixed, NLMSG_HDRLEN + fixed, AF_UNSPEC, kLinkPolicy, views, why)) return false;
   if (views[kLinkName].present()) link->name = ReadString(views[kLinkName]);
   if (views[kLinkMac].present()) link->mac.assign(views[kLinkMac].data, views[kLinkMac].data + views[kLinkMac].size);
   link->has_mtu = views[kLinkMtu].present();
@@ -377,7 +378,7 @@ bool DecodeAddress(const uint8_t* payload, size_t size, Address* address, std::s
   address->flags = header.ifa_flags;
   AttrView views[std::size(kAddressPolicy)];
   const size_t fixed = NLMSG_ALIGN(sizeof(header));
-  if (!ParseAttributes(payload + fixed, size - fixed, header.ifa_family, kAddressPolicy, views, why)) return false;
+  if (!ParseAttributes(payload + fixed, size - fixed, NLMSG_HDRLEN + fixed, header.ifa_family, kAddressPolicy, views, why)) return false;
   // IPv4 puts the interface's own address in IFA_LOCAL (IFA_ADDRESS is the
   // peer on point-to-point links); IPv6 sends only IFA_ADDRESS.
   const AttrView& own = views[kAddrLocal].present() ? views[kAddrLocal] : views[kAddrAddress];
@@ -414,7 +415,7 @@ bool DecodeRoute(const uint8_t* payload, size_t size, Route* route, std::string*
   route->table = header.rtm_table;
   AttrView views[std::size(kRoutePolicy)];
   const size_t fixed = NLMSG_ALIGN(sizeof(header));
-  if (!ParseAttributes(payload + fixed, size - fixed, header.rtm_family, kRoutePolicy, views, why)) return false;
+  if (!ParseAttributes(payload + fixed, size - fixed, NLMSG_HDRLEN + fixed, header.rtm_family, kRoutePolicy, views, why)) return false;
   if (views[kRouteDst].present()) route->destination = ReadAddress(views[kRouteDst], header.rtm_family);
   if (views[kRouteGateway].present()) route->gateway = ReadAddress(views[kRouteGateway], header.rtm_family);
   if (views[kRoutePrefsrc].present()) {
@@ -446,7 +447,7 @@ bool DecodeRule(const uint8_t* payload, size_t size, Rule* rule, std::string* wh
   rule->table = header.table;
   AttrView views[std::size(kRulePolicy)];
   const size_t fixed = NLMSG_ALIGN(sizeof(header));
-  if (!ParseAttributes(payload + fixed, size - fixed, header.family, kRulePolicy, views, why)) return false;
+  if (!ParseAttributes(payload + fixed, size - fixed, NLMSG_HDRLEN + fixed, header.family, kRulePolicy, views, why)) return false;
   if (views[kRuleSrc].present()) rule->source = ReadAddress(views[kRuleSrc], header.family);
   if (views[kRuleDst].present()) rule->destination = ReadAddress(views[kRuleDst], header.family);
   rule->has_priority = views[kRulePriority].present();
@@ -484,7 +485,7 @@ bool DecodeError(const uint8_t* payload, size_t size, uint16_t flags, Message* o
     return false;
   }
   AttrView views[std::size(kExtAckPolicy)];
-  if (!ParseAttributes(payload + offset, size - offset, AF_UNSPEC, kExtAckPolicy, views, why)) return false;
+  if (!ParseAttributes(payload + offset, size - offset, NLMSG_HDRLEN + offset, AF_UNSPEC, kExtAckPolicy, views, why)) return false;
   if (views[0].present()) out->error_message = ReadString(views[0]);
   return true;
 }
