@@ -455,6 +455,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
                            InstanceMethod<&NetlinkSocket::AddRule>("addRule"),
                            InstanceMethod<&NetlinkSocket::DeleteRule>("deleteRule"),
                            InstanceMethod<&NetlinkSocket::ListRules>("listRules"),
+                           InstanceMethod<&NetlinkSocket::Replay>("request"),
                            InstanceMethod<&NetlinkSocket::Close>("close"),
                            InstanceAccessor<&NetlinkSocket::Closed>("closed"),
                        });
@@ -640,6 +641,31 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       rules.Set(rules.Length(), RuleToJs(env, reply.rule));
     }
     return rules;
+  }
+
+  // request(bytes): sends one pre-encoded change (encode*Request) and waits
+  // for its ACK, exactly as the guard replays them.
+  Napi::Value Replay(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() == 0 || !info[0].IsTypedArray()) ThrowTypeError(env, "request", "must be a Buffer");
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    std::vector<Message> messages;
+    std::string why;
+    if (!netlink::DecodeMessages(bytes.Data(), bytes.ByteLength(), &messages, &why)) {
+      Napi::Error error = Napi::Error::New(env, "request: malformed netlink data: " + why);
+      error.Set("code", Napi::String::New(env, "ERR_NETLINK_MALFORMED"));
+      throw error;
+    }
+    if (messages.size() != 1) ThrowTypeError(env, "request", "must hold exactly one message");
+    switch (messages[0].type) {
+      case RTM_NEWADDR: case RTM_DELADDR: case RTM_NEWROUTE: case RTM_DELROUTE: case RTM_NEWRULE: case RTM_DELRULE:
+        break;
+      default:
+        ThrowTypeError(env, "request", std::string(netlink::MessageTypeName(messages[0].type)) +
+                                           " is not an address, route or rule change");
+    }
+    Change(env, Bytes(bytes.Data(), bytes.Data() + bytes.ByteLength()));
+    return env.Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
