@@ -209,10 +209,33 @@ void Monitor::OnReadable(int status) {
   Napi::Array events = Napi::Array::New(env);
   auto push = [&](Napi::Value event) { events.Set(events.Length(), event); };
 
+  const int fd = state_->socket.fd();
+  bool drain = true;
   if (status < 0) {
-    push(ErrorEvent(env, SystemError(env, -status, "uv_poll")));
-  } else {
-    const int fd = state_->socket.fd();
+    // libuv turns POLLERR into UV_EBADF and stops the handle. On a netlink
+    // socket POLLERR usually means a pending socket error, above all ENOBUFS
+    // (notifications dropped): take it, report it, and keep watching.
+    int pending = 0;
+    socklen_t length = sizeof(pending);
+    const bool descriptor_ok = getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length) == 0;
+    if (!descriptor_ok) {
+      // The descriptor itself is unusable: report once and stop (close() still cleans up).
+      push(ErrorEvent(env, SystemError(env, -status, "uv_poll")));
+      drain = false;
+    } else if (pending == ENOBUFS) {
+      push(OverrunEvent(env));
+    } else if (pending != 0) {
+      push(ErrorEvent(env, SystemError(env, pending, "recvmsg")));
+    }
+    if (descriptor_ok) {
+      const int rc = uv_poll_start(&state_->poll, UV_READABLE, OnPoll);
+      if (rc != 0) {
+        push(ErrorEvent(env, SystemError(env, -rc, "uv_poll_start")));
+        drain = false;
+      }
+    }
+  }
+  if (drain) {
     for (int datagram = 0; datagram < kDatagramsPerWake; ++datagram) {
       sockaddr_nl from{};
       iovec io{buffer_.data(), buffer_.size()};
