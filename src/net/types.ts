@@ -46,6 +46,10 @@ export interface AddressInfo {
   /** 'global' | 'link' | 'host' | ... */
   scope: string
   flags: { nodad: boolean; permanent: boolean; tentative: boolean; deprecated: boolean }
+  /** Seconds left before the address is deprecated; absent when forever. */
+  preferredLifetime?: number
+  /** Seconds left before the address is removed; absent when forever. */
+  validLifetime?: number
 }
 
 export type RouteScope = 'universe' | 'site' | 'link' | 'host' | 'nowhere'
@@ -72,16 +76,21 @@ export interface RouteSpec {
 export interface RouteInfo {
   table: number
   family: Family
+  /** Always a CIDR: '198.51.100.0/24', and '0.0.0.0/0' or '::/0' for a default route. */
   destination: string
   /** The prefix part of `destination`. */
   prefixLength: number
   gateway?: string
+  /** Output interface index (RTA_OIF). */
   index?: number
+  /** RouteScope name ('universe', 'link', ...), or the number as a string. */
   scope: string
   source?: string
   protocol: number
   metric?: number
   type: string
+  /** Present (true) when the route carries RTNH_F_ONLINK. */
+  onlink?: boolean
 }
 
 export interface RuleSpec {
@@ -95,6 +104,7 @@ export interface RuleSpec {
 
 export interface RuleInfo {
   family: Family
+  /** CIDR ('192.0.2.100/32'), as in RuleSpec; absent for "from all". */
   source?: string
   sourceLength: number
   table: number
@@ -109,13 +119,40 @@ export interface AddressEvent {
   family: Family
   address: string
   prefixLength: number
+  /** IPv4 label, when the address has one. */
+  label?: string
 }
 export interface LinkEvent {
   action: 'add' | 'change' | 'delete'
   link: LinkInfo
 }
 
+/** Route notifications (LinkMonitor with `routes: true`). */
+export interface RouteEvent {
+  action: 'add' | 'delete'
+  route: RouteInfo
+}
+
+/** Rule notifications (LinkMonitor with `rules: true`). */
+export interface RuleEvent {
+  action: 'add' | 'delete'
+  rule: RuleInfo
+}
+
 export interface NetnsOption {
   /** Path of a network namespace (e.g. /run/netns/cp1); omit for the process's own. */
   netns?: string
+}
+
+export interface LinkMonitorOptions extends NetnsOption {
+  /** Also report route changes ('route' events). Off by default: every address change adds several. */
+  routes?: boolean
+  /** Also report rule changes ('rule' events). */
+  rules?: boolean
+  /**
+   * Socket receive buffer in bytes (default 1 MiB). Notifications beyond it
+   * while the event loop is busy are dropped by the kernel and reported as
+   * 'overrun'.
+   */
+  receiveBufferSize?: number
 }

@@ -1,0 +1,298 @@
+// Netlink: one rtnetlink socket, optionally bound to another network namespace,
+// with validated inputs and SystemError-shaped failures. Synchronous: every
+// call is one request/ACK (or dump) exchange with the kernel, bounded by the
+// socket's receive timeout (2 s), so nothing waits on a peer.
+import { addon } from './binding'
+import type {
+  AddressInfo,
+  AddressSpec,
+  Family,
+  LinkInfo,
+  LinkRef,
+  NetnsOption,
+  RouteInfo,
+  RouteSpec,
+  RuleInfo,
+  RuleSpec,
+} from './types'
+import {
+  invalidType,
+  invalidValue,
+  type NormalizedAddress,
+  type NormalizedRoute,
+  validateAddressSpec,
+  validateLinkRef,
+  validateListFilter,
+  validateOp,
+  validateRouteSpec,
+  validateRuleSpec,
+} from './validate'
+
+/** The native socket (native/netlink_binding.cc). Specs arrive validated, links as ifindex. */
+interface NativeNetlinkSocket {
+  readonly closed: boolean
+  getLink(link: string | number): LinkInfo
+  listLinks(): LinkInfo[]
+  addAddress(spec: NativeAddress): void
+  deleteAddress(spec: NativeAddress): void
+  listAddresses(filter: { family?: Family; index?: number }): AddressInfo[]
+  addRoute(spec: NativeRoute): void
+  deleteRoute(spec: NativeRoute): void
+  listRoutes(filter: { family?: Family; table?: number }): RouteInfo[]
+  addRule(spec: object): void
+  deleteRule(spec: object): void
+  listRules(filter: { family?: Family }): RuleInfo[]
+  close(): void
+}
+
+type NativeAddress = Omit<NormalizedAddress, 'link'> & { index: number }
+type NativeRoute = Omit<NormalizedRoute, 'link'> & { index?: number }
+
+interface NetlinkAddon {
+  NetlinkSocket: new (netns?: string) => NativeNetlinkSocket
+  encodeAddressRequest(op: 'add' | 'delete', spec: NativeAddress): Buffer
+  encodeRouteRequest(op: 'add' | 'delete', spec: NativeRoute): Buffer
+  encodeRuleRequest(op: 'add' | 'delete', spec: object): Buffer
+}
+
+const native = addon as unknown as NetlinkAddon
+
+/** An error from the kernel or the socket, shaped like Node's SystemError. */
+export interface NetlinkError extends Error {
+  /** 'EEXIST', 'ENODEV', 'EPERM', ... or 'ERR_SOCKET_CLOSED'. */
+  code: string
+  /** Negative errno, as Node reports it. */
+  errno?: number
+  /** The rtnetlink request ('RTM_NEWADDR') or the failing syscall ('open', 'setns', 'recvmsg'). */
+  syscall?: string
+  /** The kernel's extended-ACK text, when it gave one. */
+  reason?: string
+  /** For EPERM/EACCES: the capability that is missing ('CAP_NET_ADMIN'). */
+  capability?: string
+}
+
+function closedError(): NetlinkError {
+  return Object.assign(new Error('the Netlink handle is closed'), { code: 'ERR_SOCKET_CLOSED' })
+}
+
+// Adds what the caller was doing to a kernel error's message, so "EEXIST" says
+// which address on which link.
+function kernelCall<T>(doing: () => string, call: () => T): T {
+  try {
+    return call()
+  } catch (error) {
+    const e = error as NetlinkError
+    if (e && typeof e.code === 'string' && typeof e.syscall === 'string') e.message = `${e.message}; ${doing()}`
+    throw error
+  }
+}
+
+function describeLink(link: LinkRef): string {
+  return typeof link === 'number' ? `link #${link}` : `link "${link}"`
+}
+
+/**
+ * One rtnetlink socket. Links are resolved by name on every call (names are per
+ * namespace and may change), so a name costs one extra round trip; pass an
+ * index to avoid it.
+ *
+ * @example
+ * const nl = Netlink.open({ netns: '/run/netns/cp1' })
+ * nl.addAddress({ link: 'eth0', address: '192.0.2.100', prefixLength: 24, label: 'eth0:vip' })
+ * nl.close()
+ */
+export class Netlink {
+  /** The namespace path this socket was opened in; undefined for the process's own. */
+  readonly netns: string | undefined
+  readonly #socket: NativeNetlinkSocket
+
+  private constructor(socket: NativeNetlinkSocket, netns: string | undefined) {
+    this.#socket = socket
+    this.netns = netns
+  }
+
+  /**
+   * Opens an rtnetlink socket, in `options.netns` when given (the process
+   * itself never changes namespace). Throws a SystemError: code 'ENOENT'
+   * (syscall 'open') for a missing namespace path, 'EPERM' (syscall 'setns')
+   * without CAP_SYS_ADMIN.
+   */
+  static open(options: NetnsOption = {}): Netlink {
+    if (typeof options !== 'object' || options === null) invalidType('options', 'an object', options)
+    const { netns } = options
+    if (netns !== undefined && (typeof netns !== 'string' || netns === '')) {
+      invalidType('netns', 'a namespace path such as /run/netns/NAME', netns)
+    }
+    return new Netlink(new native.NetlinkSocket(netns), netns)
+  }
+
+  /** True once `close()` ran. */
+  get closed(): boolean {
+    return this.#socket.closed
+  }
+
+  #live(): NativeNetlinkSocket {
+    if (this.#socket.closed) throw closedError()
+    return this.#socket
+  }
+
+  #index(link: LinkRef): number {
+    return typeof link === 'number' ? link : this.getLink(link).index
+  }
+
+  /** The link named or numbered `link`; SystemError code 'ENODEV' when there is none. */
+  getLink(link: LinkRef): LinkInfo {
+    const socket = this.#live()
+    const ref = validateLinkRef(link)
+    return kernelCall(() => describeLink(ref), () => socket.getLink(ref))
+  }
+
+  /** Like getLink, but undefined when the link does not exist. */
+  findLink(link: LinkRef): LinkInfo | undefined {
+    try {
+      return this.getLink(link)
+    } catch (error) {
+      if ((error as NetlinkError).code === 'ENODEV') return undefined
+      throw error
+    }
+  }
+
+  /** Every link in the namespace. */
+  listLinks(): LinkInfo[] {
+    return this.#live().listLinks()
+  }
+
+  /**
+   * Adds an address. SystemError 'EEXIST' when the link already has it,
+   * 'ENODEV' for a missing link, 'EPERM' without CAP_NET_ADMIN.
+   */
+  addAddress(spec: AddressSpec): void {
+    const socket = this.#live()
+    const request = this.#addressRequest('add', spec)
+    kernelCall(() => `adding ${request.address}/${request.prefixLength} to ${describeLink(spec.link)}`, () =>
+      socket.addAddress(request),
+    )
+  }
+
+  /** Removes an address. SystemError 'EADDRNOTAVAIL' when the link does not have it (with that prefix length). */
+  deleteAddress(spec: Pick<AddressSpec, 'link' | 'address' | 'prefixLength'>): void {
+    const socket = this.#live()
+    const request = this.#addressRequest('delete', spec)
+    kernelCall(() => `deleting ${request.address}/${request.prefixLength} from ${describeLink(spec.link)}`, () =>
+      socket.deleteAddress(request),
+    )
+  }
+
+  /** Addresses, optionally of one link and/or one family. */
+  listAddresses(filter?: { link?: LinkRef; family?: Family }): AddressInfo[] {
+    const socket = this.#live()
+    const { link, family } = validateListFilter(filter, ['link', 'family'])
+    const index = link === undefined ? undefined : this.#index(link)
+    return socket.listAddresses({ family, index })
+  }
+
+  /**
+   * Adds a route (NLM_F_EXCL: 'EEXIST' when an identical one exists). 'ENETUNREACH'
+   * when the gateway is not reachable on the link (unless `onlink`), 'EINVAL'
+   * with the kernel's reason for a `source` the host does not have.
+   */
+  addRoute(spec: RouteSpec): void {
+    const socket = this.#live()
+    const request = this.#routeRequest('add', spec)
+    kernelCall(() => `adding route ${describeRoute(spec)}`, () => socket.addRoute(request))
+  }
+
+  /** Removes a route. SystemError 'ESRCH' when no route matches. */
+  deleteRoute(spec: RouteSpec): void {
+    const socket = this.#live()
+    const request = this.#routeRequest('delete', spec)
+    kernelCall(() => `deleting route ${describeRoute(spec)}`, () => socket.deleteRoute(request))
+  }
+
+  /**
+   * Routes of every table by default (as `ip route show table all`, so the
+   * local and main tables' routes are included), or of `filter.table`.
+   */
+  listRoutes(filter?: { table?: number; family?: Family }): RouteInfo[] {
+    const socket = this.#live()
+    const { table, family } = validateListFilter(filter, ['table', 'family'])
+    return socket.listRoutes({ table, family })
+  }
+
+  /** Adds a policy rule `from source lookup table` at `priority`. 'EEXIST' when an identical rule exists. */
+  addRule(spec: RuleSpec): void {
+    const socket = this.#live()
+    const request = validateRuleSpec(spec)
+    kernelCall(() => `adding rule ${describeRule(request)}`, () => socket.addRule(request))
+  }
+
+  /** Removes a policy rule. SystemError 'ENOENT' when none matches. */
+  deleteRule(spec: RuleSpec): void {
+    const socket = this.#live()
+    const request = validateRuleSpec(spec)
+    kernelCall(() => `deleting rule ${describeRule(request)}`, () => socket.deleteRule(request))
+  }
+
+  /** Policy rules, optionally of one family. */
+  listRules(filter?: { family?: Family }): RuleInfo[] {
+    const socket = this.#live()
+    const { family } = validateListFilter(filter, ['family'])
+    return socket.listRules({ family })
+  }
+
+  /**
+   * The exact RTM_NEWADDR/RTM_DELADDR request bytes, link names resolved now
+   * (so the bytes stay valid only while the ifindex does), for another process
+   * (the guard) to replay with NlSocket::Request, which sets seq and NLM_F_ACK.
+   */
+  encodeAddressRequest(op: 'add' | 'delete', spec: AddressSpec): Buffer {
+    this.#live()
+    return native.encodeAddressRequest(validateOp(op), this.#addressRequest(op, spec))
+  }
+
+  /** The exact RTM_NEWROUTE/RTM_DELROUTE request bytes (see encodeAddressRequest). */
+  encodeRouteRequest(op: 'add' | 'delete', spec: RouteSpec): Buffer {
+    this.#live()
+    return native.encodeRouteRequest(validateOp(op), this.#routeRequest(op, spec))
+  }
+
+  /** The exact RTM_NEWRULE/RTM_DELRULE request bytes (see encodeAddressRequest). */
+  encodeRuleRequest(op: 'add' | 'delete', spec: RuleSpec): Buffer {
+    this.#live()
+    return native.encodeRuleRequest(validateOp(op), validateRuleSpec(spec))
+  }
+
+  /** Closes the socket. Idempotent; any later call throws code 'ERR_SOCKET_CLOSED'. */
+  close(): void {
+    this.#socket.close()
+  }
+
+  #addressRequest(op: 'add' | 'delete', spec: unknown): NativeAddress {
+    const { link, ...rest } = validateAddressSpec(spec, validateOp(op))
+    if (rest.label === undefined) return { ...rest, index: this.#index(link) }
+    // iproute2's rule, kept so `ip addr` output stays readable: the label
+    // names its interface ('eth0' or 'eth0:vip').
+    const info = this.getLink(link)
+    if (!rest.label.startsWith(info.name)) {
+      invalidValue('label', rest.label, `must start with the interface name "${info.name}"`)
+    }
+    return { ...rest, index: info.index }
+  }
+
+  #routeRequest(op: 'add' | 'delete', spec: unknown): NativeRoute {
+    const { link, ...rest } = validateRouteSpec(spec, validateOp(op))
+    return link === undefined ? rest : { ...rest, index: this.#index(link) }
+  }
+}
+
+function describeRoute(spec: RouteSpec): string {
+  let text = `${spec.destination}`
+  if (spec.gateway !== undefined) text += ` via ${spec.gateway}`
+  if (spec.link !== undefined) text += ` dev ${spec.link}`
+  return `${text} table ${spec.table ?? 254}`
+}
+
+function describeRule(rule: { source?: string; sourceLength: number; table: number; priority: number }): string {
+  const from = rule.source === undefined ? 'all' : `${rule.source}/${rule.sourceLength}`
+  return `from ${from} lookup ${rule.table} priority ${rule.priority}`
+}
