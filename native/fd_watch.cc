@@ -46,7 +46,23 @@ void FdWatch::OnPoll(uv_poll_t* handle, int status, int events) {
   FdWatch* watch = static_cast<FdWatch*>(handle->data);
   // Copy: the callback may Close() the watch, which clears on_readable_.
   std::function<void(int)> callback = watch->on_readable_;
-  if (!watch->closing_ && callback) callback(status);
+  if (watch->closing_ || !callback) return;
+  try {
+    callback(status);
+  } catch (const Napi::Error&) {
+    // Building JavaScript values failed: in practice only when the
+    // environment is shutting down (worker terminated, process exiting) and
+    // JavaScript can no longer run. Nothing can be reported any more; stop
+    // watching so that this does not repeat.
+    watch->Detach();
+  }
+}
+
+void FdWatch::Detach() {
+  std::function<void()> teardown = std::move(on_teardown_);
+  on_teardown_ = nullptr;
+  if (teardown) teardown();
+  Close();
 }
 
 void FdWatch::OnClosed(uv_handle_t* handle) {
@@ -59,20 +75,30 @@ void FdWatch::OnClosed(uv_handle_t* handle) {
 }
 
 void FdWatch::OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* data) {
-  FdWatch* watch = static_cast<FdWatch*>(data);
-  std::function<void()> teardown = std::move(watch->on_teardown_);
-  watch->on_teardown_ = nullptr;
-  if (teardown) teardown();
-  watch->Close();  // OnClosed removes the hook, which lets the environment finish
+  // OnClosed removes the hook, which lets the environment finish.
+  static_cast<FdWatch*>(data)->Detach();
 }
 
-void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback, const Napi::AsyncContext& context,
+bool CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback, const Napi::AsyncContext& context,
                   const std::vector<napi_value>& args) {
-  try {
-    callback.MakeCallback(env.Global(), args, context);
-  } catch (const Napi::Error& error) {
-    napi_fatal_exception(env, error.Value());
+  // The C API on purpose: node-addon-api would turn a failure into a C++
+  // exception, and building that Napi::Error fails fatally while a worker is
+  // being terminated (its "exception" is then not an object).
+  napi_value global = nullptr;
+  napi_value function = nullptr;
+  napi_value result = nullptr;
+  if (napi_get_global(env, &global) != napi_ok ||
+      napi_get_reference_value(env, callback, &function) != napi_ok || function == nullptr) {
+    return false;
   }
+  if (napi_make_callback(env, context, global, function, args.size(), args.data(), &result) == napi_ok) return true;
+  napi_value exception = nullptr;
+  if (napi_get_and_clear_last_exception(env, &exception) != napi_ok || exception == nullptr) return false;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, exception, &type);
+  if (type == napi_undefined) return false;  // termination: JavaScript cannot run any more
+  napi_fatal_exception(env, exception);
+  return true;
 }
 
 }  // namespace vip

@@ -19,9 +19,11 @@ class FdWatch {
  public:
   // Starts watching `fd` (taking ownership: it is closed on failure too).
   // `on_readable` runs on the loop thread with a pending-error flag
-  // (status < 0: a libuv error). `on_teardown` runs once if the environment is
-  // torn down first; after it, the watch is gone and must not be used. Returns
-  // nullptr with *uv_error set on failure.
+  // (status < 0: a libuv error); a Napi::Error escaping it means JavaScript
+  // can no longer run, and detaches the watch. `on_teardown` runs once when the
+  // watch detaches itself (the environment is torn down first, or that
+  // error); after it, the watch is gone and must not be used. Returns nullptr
+  // with *uv_error set on failure.
   static FdWatch* Start(napi_env env, int fd, std::function<void(int status)> on_readable,
                         std::function<void()> on_teardown, int* uv_error);
 
@@ -37,6 +39,7 @@ class FdWatch {
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnClosed(uv_handle_t* handle);
   static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* data);
+  void Detach();
 
   uv_poll_t poll_{};
   int fd_;
@@ -49,8 +52,9 @@ class FdWatch {
 // Calls `callback` from a libuv callback rather than from JavaScript: through
 // the async context (so async_hooks and the microtask queue behave as after any
 // I/O callback), and an exception it throws becomes an uncaught exception
-// instead of vanishing in C++. The caller holds a HandleScope.
-void CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback, const Napi::AsyncContext& context,
+// instead of vanishing in C++. The caller holds a HandleScope. Returns false
+// when JavaScript cannot run any more (the environment is shutting down).
+bool CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback, const Napi::AsyncContext& context,
                   const std::vector<napi_value>& args);
 
 }  // namespace vip

@@ -359,15 +359,15 @@ class PacketCapture : public Napi::ObjectWrap<PacketCapture> {
       frame.Set("raw", Napi::Buffer<uint8_t>::Copy(env, buffer_.data(), length));
       frames.Set(count++, frame);
     }
-    if (count > 0) Report(env.Null(), frames);
+    if (count > 0 && !Report(env.Null(), frames)) return;
     // ENETDOWN when the link goes down (the socket resumes once it is up again).
     if (receive_error != 0 && watch_ != nullptr) {
       Report(SystemError(env, receive_error, "recvfrom").Value(), env.Undefined());
     }
   }
 
-  void Report(napi_value error, napi_value frames) {
-    CallFromLoop(Env(), callback_, *context_, {error, frames});
+  bool Report(napi_value error, napi_value frames) {
+    return CallFromLoop(Env(), callback_, *context_, {error, frames});
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
