@@ -19,6 +19,8 @@
         "native/netlink_binding.cc",
         "native/monitor.cc",
         "native/frames.cc",
+        "native/frames_binding.cc",
+        "native/fd_watch.cc",
         "native/packet.cc",
         "native/flock.cc"
       ],

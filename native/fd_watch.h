@@ -1,0 +1,60 @@
+// A readable-fd watch on the environment's own libuv loop, shared by the
+// capture socket (packet.cc) and the lock-file watch (flock.cc).
+//
+// It owns the fd and closes it together with the poll handle, from JavaScript
+// (Close) or when the environment goes away (a worker thread exits with the
+// watch still open): an async cleanup hook keeps the environment alive until
+// libuv has finished closing the handle, so a worker's loop never closes with
+// the handle still registered.
+#pragma once
+#include <napi.h>
+#include <uv.h>
+
+#include <functional>
+#include <vector>
+
+namespace vip {
+
+class FdWatch {
+ public:
+  // Starts watching `fd` (taking ownership: it is closed on failure too).
+  // `on_readable` runs on the loop thread with a pending-error flag
+  // (status < 0: a libuv error); a Napi::Error escaping it means JavaScript
+  // can no longer run, and detaches the watch. `on_teardown` runs once when the
+  // watch detaches itself (the environment is torn down first, or that
+  // error); after it, the watch is gone and must not be used. Returns nullptr
+  // with *uv_error set on failure.
+  static FdWatch* Start(napi_env env, int fd, std::function<void(int status)> on_readable,
+                        std::function<void()> on_teardown, int* uv_error);
+
+  // Stops calling back, then closes the handle and the fd; the object deletes
+  // itself once libuv is done. Do not use the pointer afterwards.
+  void Close();
+
+  int fd() const { return fd_; }
+
+ private:
+  FdWatch(int fd) : fd_(fd) {}
+  ~FdWatch() = default;
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnClosed(uv_handle_t* handle);
+  static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* data);
+  void Detach();
+
+  uv_poll_t poll_{};
+  int fd_;
+  bool closing_ = false;
+  napi_async_cleanup_hook_handle hook_ = nullptr;
+  std::function<void(int)> on_readable_;
+  std::function<void()> on_teardown_;
+};
+
+// Calls `callback` from a libuv callback rather than from JavaScript: through
+// the async context (so async_hooks and the microtask queue behave as after any
+// I/O callback), and an exception it throws becomes an uncaught exception
+// instead of vanishing in C++. The caller holds a HandleScope. Returns false
+// when JavaScript cannot run any more (the environment is shutting down).
+bool CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback, const Napi::AsyncContext& context,
+                  const std::vector<napi_value>& args);
+
+}  // namespace vip

@@ -1,0 +1,286 @@
+// Leadership among processes on one host (or sharing a filesystem with
+// working flock, such as a local disk or a shared volume on one node): whoever
+// holds an exclusive flock on the lock file leads.
+import { monotonicNow } from '../clock'
+import { ElectorEmitter, type LeaderElector } from '../elector'
+import { FileLock, type LockFileEvent } from '../net/file-lock'
+
+export interface FileLockElectorOptions {
+  /** The lock file; created (mode 0644) if missing. All candidates must name the same file. */
+  path: string
+  /**
+   * How far each grant or renewal reaches: `deadline = now + leaseMs`. The
+   * announcer's guard removes the VIP (and releases the lock) if the deadline
+   * passes without a renewal, e.g. because this event loop is blocked.
+   * Default 2000.
+   */
+  leaseMs?: number
+  /** How often the leader confirms it still holds the lock; default leaseMs / 4. Must be < leaseMs. */
+  renewIntervalMs?: number
+  /**
+   * Fallback retry while waiting for the lock; default 500. Takeover normally
+   * happens within milliseconds through the inotify watch, this only covers
+   * releases the watch cannot see (a lock file on a filesystem without inotify).
+   */
+  pollIntervalMs?: number
+}
+
+type State = 'idle' | 'campaigning' | 'leader'
+
+/**
+ * After a watch event the lock may still be held for a moment: the kernel
+ * reports a close to inotify before it drops the closing file's flock
+ * (__fput: fsnotify_close, then locks_remove_file). These quick retries cover
+ * that window without waiting for the fallback poll.
+ */
+const RETRY_AFTER_EVENT_MS = [1, 2, 4, 8, 16, 32]
+
+/**
+ * Leader election with an exclusive flock(2) on a file.
+ *
+ * Campaigning tries the lock at once, again on every inotify event on the file
+ * (a holder unlocking pokes the file; a holder dying closes it) and on a
+ * fallback timer. The winner is elected with `deadline = now + leaseMs` and
+ * checks every `renewIntervalMs` that its own fd still holds the lock, moving
+ * the deadline forward ('renewed'); if not (its guard released the lock when
+ * the deadline passed and another candidate took it) it is deposed ('lock
+ * lost') and campaigns again. A renewal that runs after the deadline has passed
+ * deposes too ('lease expired': the guard has fenced), then campaigns.
+ *
+ * `fencingFd` is the lock file's fd. The announcer gives a copy to its guard
+ * process, so the lock outlives this process until the guard has removed the
+ * VIP: a candidate can only win after the previous leader's VIP is gone.
+ *
+ * If the lock file is deleted or replaced, the lock no longer excludes anyone
+ * (new candidates lock the new file). The elector then gives up: 'deposed'
+ * ('lock file replaced') if leader, 'error' (code 'ERR_LOCK_FILE_REPLACED'),
+ * and start() fails from then on; make a new elector.
+ */
+export class FileLockElector extends ElectorEmitter implements LeaderElector {
+  readonly path: string
+  readonly leaseMs: number
+  readonly renewIntervalMs: number
+  readonly pollIntervalMs: number
+
+  private lock?: FileLock
+  private state: State = 'idle'
+  private failure?: Error
+  private closed = false
+  private deadline = -Infinity
+  private pollTimer?: NodeJS.Timeout
+  private renewTimer?: NodeJS.Timeout
+  private retryTimer?: NodeJS.Timeout
+
+  constructor(options: FileLockElectorOptions) {
+    super()
+    if (options === null || typeof options !== 'object') throw new TypeError('options: expected an object')
+    const { path, leaseMs = 2000, pollIntervalMs = 500 } = options
+    if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
+      throw new TypeError(`path: expected a non-empty file path, got ${JSON.stringify(path)}`)
+    }
+    positive('leaseMs', leaseMs)
+    const renewIntervalMs = options.renewIntervalMs ?? Math.max(1, Math.floor(leaseMs / 4))
+    positive('renewIntervalMs', renewIntervalMs)
+    if (renewIntervalMs >= leaseMs) {
+      throw new RangeError(`renewIntervalMs: must be shorter than leaseMs (${leaseMs}), got ${renewIntervalMs}`)
+    }
+    positive('pollIntervalMs', pollIntervalMs)
+    this.path = path
+    this.leaseMs = leaseMs
+    this.renewIntervalMs = renewIntervalMs
+    this.pollIntervalMs = pollIntervalMs
+  }
+
+  /**
+   * The lock file's descriptor. The first read opens the file (so read it
+   * before start() to hand it to a guard); the same fd serves until close().
+   */
+  get fencingFd(): number {
+    return this.openLock().fd
+  }
+
+  get isLeader(): boolean {
+    return this.state === 'leader'
+  }
+
+  /** Begins campaigning; 'elected' may be emitted before this resolves. Idempotent. */
+  async start(): Promise<void> {
+    if (this.failure) throw this.failure
+    if (this.state !== 'idle') return
+    const lock = this.openLock()
+    lock.watch((error, events) => this.onLockFileEvents(error, events))
+    this.campaign()
+  }
+
+  /**
+   * Stops campaigning. If leader: 'deposed' ('stopped') first, then the lock
+   * is released and the file poked, so a waiting candidate takes over at once.
+   * Keeps the fd open (fencingFd stays valid; start() may follow). Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'idle') return
+    const wasLeader = this.state === 'leader'
+    this.halt()
+    try {
+      if (wasLeader) this.emit('deposed', 'stopped')
+    } finally {
+      // Also when not leader: after 'lease expired' our description may still
+      // hold the lock. Unlocking a lock we do not hold changes nothing.
+      this.lock?.unlock()
+    }
+  }
+
+  /** stop(), then closes the lock file's fd. The elector cannot be started again. */
+  async close(): Promise<void> {
+    await this.stop()
+    this.closed = true
+    this.lock?.close()
+    this.lock = undefined
+  }
+
+  private openLock(): FileLock {
+    if (this.closed) {
+      throw Object.assign(new Error('FileLockElector is closed'), { code: 'ERR_ELECTOR_CLOSED' })
+    }
+    this.lock ??= new FileLock(this.path)
+    return this.lock
+  }
+
+  private campaign(): void {
+    this.state = 'campaigning'
+    this.pollTimer = setInterval(() => this.attempt(), this.pollIntervalMs)
+    this.attempt()
+  }
+
+  /** One try for the lock while campaigning; true when it made us leader. */
+  private attempt(): boolean {
+    if (this.state !== 'campaigning' || !this.lock) return false
+    const lock = this.lock
+    try {
+      if (!lock.tryLock()) return false
+      if (!lock.isCurrent()) {
+        lock.unlock()
+        this.giveUp()
+        return false
+      }
+    } catch (error) {
+      this.emit('error', error as Error)
+      return false
+    }
+    this.becomeLeader()
+    return true
+  }
+
+  private becomeLeader(): void {
+    this.clearTimers()
+    this.state = 'leader'
+    this.deadline = Math.max(this.deadline, monotonicNow() + this.leaseMs)
+    this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs)
+    this.emit('elected', { deadline: this.deadline })
+  }
+
+  private renew(): void {
+    if (this.state !== 'leader' || !this.lock) return
+    // Measured before the check: the lease counts from when we knew we held it.
+    const now = monotonicNow()
+    if (now >= this.deadline) {
+      this.loseLeadership('lease expired')
+      return
+    }
+    let held = false
+    try {
+      held = this.lock.tryLock()
+      if (held && !this.lock.isCurrent()) {
+        this.lock.unlock()
+        this.giveUp()
+        return
+      }
+    } catch (error) {
+      this.emit('error', error as Error)
+    }
+    if (!held) {
+      this.loseLeadership('lock lost')
+      return
+    }
+    this.deadline = Math.max(this.deadline, now + this.leaseMs)
+    this.emit('renewed', { deadline: this.deadline })
+  }
+
+  private onLockFileEvents(error: Error | null, events: LockFileEvent[]): void {
+    if (error) {
+      this.emit('error', error)
+      return
+    }
+    if (this.state === 'leader') {
+      // A delete or rename shows as attrib/move-self/delete-self: check now
+      // rather than at the next renewal.
+      if (events.some((e) => e === 'attrib' || e === 'move-self' || e === 'delete-self')) {
+        let current = true
+        try {
+          current = this.lock?.isCurrent() ?? false
+        } catch (e) {
+          this.emit('error', e as Error)
+        }
+        if (!current) {
+          this.lock?.unlock()
+          this.giveUp()
+        }
+      }
+      return
+    }
+    if (this.state === 'campaigning' && !this.attempt()) this.retrySoon(0)
+  }
+
+  private retrySoon(step: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    if (step >= RETRY_AFTER_EVENT_MS.length) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (this.state === 'campaigning' && !this.attempt()) this.retrySoon(step + 1)
+    }, RETRY_AFTER_EVENT_MS[step])
+  }
+
+  /** Leader → campaigning, 'deposed' in between. */
+  private loseLeadership(reason: string): void {
+    this.clearTimers()
+    this.state = 'campaigning'
+    this.emit('deposed', reason)
+    // A 'deposed' listener may have called stop().
+    if (this.state === 'campaigning') this.campaign()
+  }
+
+  /** The lock file was deleted or replaced: this elector can no longer exclude anyone. */
+  private giveUp(): void {
+    const wasLeader = this.state === 'leader'
+    this.failure = Object.assign(
+      new Error(`lock file ${this.path} was deleted or replaced; the lock no longer excludes other candidates`),
+      { code: 'ERR_LOCK_FILE_REPLACED' },
+    )
+    this.halt()
+    try {
+      if (wasLeader) this.emit('deposed', 'lock file replaced')
+    } finally {
+      this.emit('error', this.failure)
+    }
+  }
+
+  private halt(): void {
+    this.clearTimers()
+    this.state = 'idle'
+    this.lock?.unwatch()
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.pollTimer)
+    clearInterval(this.renewTimer)
+    clearTimeout(this.retryTimer)
+    this.pollTimer = this.renewTimer = this.retryTimer = undefined
+  }
+}
+
+function positive(field: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${field}: expected a positive number of milliseconds, got ${String(value)}`)
+  }
+}

@@ -1,0 +1,181 @@
+// Watching ARP and neighbour discovery traffic on a link, and the "is anyone
+// answering for this address?" probe built on it.
+import { EventEmitter } from 'node:events'
+import type TypedEmitter from 'typed-emitter'
+import { addon } from './binding'
+import { arpProbe, ipv4Bytes, ipv6Bytes, neighbourSolicitation, sameAddress, type ParsedFrame } from './frames'
+import { PacketSocket, validateLinkOptions, type PacketSocketOptions } from './packets'
+import type { LinkRef } from './types'
+import { isIPv4 } from 'node:net'
+
+/** A received (or, with `outgoing`, sent) frame as the capture reports it. */
+export type CapturedFrame = ParsedFrame & {
+  /**
+   * CLOCK_MONOTONIC milliseconds (as `monotonicNow()`), read right after the
+   * frame was dequeued from the socket: it includes the time the frame waited
+   * for the event loop to wake up (typically tens of microseconds, more when
+   * the loop is busy), so it is a late bound of the arrival, not the arrival.
+   */
+  at: number
+  /** True for frames this host sent on the link (PACKET_OUTGOING). */
+  outgoing: boolean
+  /** The frame bytes as received. */
+  raw: Buffer
+}
+
+export type FrameCaptureEvents = {
+  frame: (frame: CapturedFrame) => void
+  /** A socket error, e.g. ENETDOWN when the link goes down (capture resumes when it is up). */
+  error: (error: Error) => void
+}
+
+interface NativeCapture {
+  ifindex: number
+  name: string
+  mac: string
+  close(): void
+  readonly closed: boolean
+}
+const NativeCapture = (
+  addon as {
+    PacketCapture: new (
+      link: LinkRef,
+      netns: string | undefined,
+      onFrames: (error: Error | null, frames?: CapturedFrame[]) => void,
+    ) => NativeCapture
+  }
+).PacketCapture
+
+/**
+ * Captures ARP and ICMPv6 neighbour solicitations/advertisements on one link
+ * (a classic BPF filter drops everything else in the kernel). Runs on the event
+ * loop of the thread that opened it; keeps that loop alive until close().
+ * Needs CAP_NET_RAW.
+ */
+export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameCaptureEvents>) {
+  private constructor() {
+    super()
+  }
+
+  private socket!: NativeCapture
+
+  static open(options: PacketSocketOptions): FrameCapture {
+    validateLinkOptions(options)
+    const capture = new FrameCapture()
+    capture.socket = new NativeCapture(options.link, options.netns, (error, frames) => {
+      if (error) {
+        capture.emit('error', error)
+        return
+      }
+      for (const frame of frames ?? []) {
+        if (capture.socket.closed) break // a listener closed it mid-batch
+        capture.emit('frame', frame)
+      }
+    })
+    return capture
+  }
+
+  get ifindex(): number {
+    return this.socket.ifindex
+  }
+  get name(): string {
+    return this.socket.name
+  }
+  get mac(): string {
+    return this.socket.mac
+  }
+  get closed(): boolean {
+    return this.socket.closed
+  }
+
+  /** Stops capturing. Idempotent; no 'frame' event follows. */
+  close(): void {
+    this.socket.close()
+  }
+}
+
+export interface ProbeOptions extends PacketSocketOptions {
+  /** The address asked about, IPv4 or IPv6. */
+  ip: string
+  /** How long to wait for an answer; default 1000 ms. */
+  timeoutMs?: number
+}
+
+export interface ProbeResult {
+  /** MAC of the first host that answered for the address; absent when nobody did. */
+  answeredBy?: string
+}
+
+/** Probes sent per call, spread over the timeout, so one lost frame does not hide an owner. */
+const PROBES = 3
+
+/**
+ * Asks the link whether anyone answers for `ip`, without claiming it.
+ *
+ * IPv4: RFC 5227 ARP probes (sender IP 0.0.0.0, so no neighbour cache learns
+ * anything); an owner answers with an ARP reply whose sender IP is `ip`, and
+ * any ARP from another host with sender IP `ip` counts too.
+ *
+ * IPv6: duplicate-address-detection neighbour solicitations (source ::); an
+ * owner defends with a neighbour advertisement for `ip` to ff02::1. The
+ * answer's target link-layer address (or else its source MAC) is reported.
+ *
+ * Frames from this host itself are ignored, so a replica can probe for the VIP
+ * before it takes it. Needs CAP_NET_RAW.
+ */
+export async function probeAddress(options: ProbeOptions): Promise<ProbeResult> {
+  validateLinkOptions(options)
+  const { ip } = options
+  const ipv4 = typeof ip === 'string' && isIPv4(ip)
+  if (ipv4) ipv4Bytes(ip)
+  else ipv6Bytes(ip)
+  const timeoutMs = options.timeoutMs ?? 1000
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(`timeoutMs: expected a positive number of milliseconds, got ${timeoutMs}`)
+  }
+
+  const link = { link: options.link, netns: options.netns }
+  const capture = FrameCapture.open(link)
+  let socket: PacketSocket | undefined
+  const timers: NodeJS.Timeout[] = []
+  try {
+    socket = PacketSocket.open(link)
+    const sender = socket
+    const ownMac = sender.mac
+    const probe = ipv4 ? arpProbe(ownMac, ip) : neighbourSolicitation(ownMac, ip)
+    return await new Promise<ProbeResult>((resolve, reject) => {
+      capture.on('error', reject)
+      capture.on('frame', (frame) => {
+        if (frame.outgoing || frame.source === ownMac) return
+        const owner = answerFor(frame, ip, ipv4)
+        if (owner !== undefined && owner !== ownMac) resolve({ answeredBy: owner })
+      })
+      const sendProbe = () => {
+        try {
+          sender.send(probe)
+        } catch (error) {
+          reject(error)
+        }
+      }
+      sendProbe()
+      for (let i = 1; i < PROBES; i++) timers.push(setTimeout(sendProbe, (timeoutMs * i) / PROBES))
+      timers.push(setTimeout(() => resolve({}), timeoutMs))
+    })
+  } finally {
+    for (const timer of timers) clearTimeout(timer)
+    capture.close()
+    socket?.close()
+  }
+}
+
+/** The MAC that `frame` shows owning `ip`, if it does. */
+function answerFor(frame: CapturedFrame, ip: string, ipv4: boolean): string | undefined {
+  if (ipv4) {
+    if ((frame.kind === 'arp-reply' || frame.kind === 'arp-request') && frame.senderIp === ip) return frame.senderMac
+    return undefined
+  }
+  if (frame.kind === 'neighbour-advertisement' && frame.checksumValid && sameAddress(frame.target, ip)) {
+    return frame.linkLayerAddress ?? frame.source
+  }
+  return undefined
+}

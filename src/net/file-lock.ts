@@ -1,0 +1,120 @@
+// An exclusive flock(2) on one file with an inotify watch; see native/flock.cc
+// and docs/packets.md for why it is built this way.
+import { addon } from './binding'
+
+/** inotify events a watch reports (IN_* names in kebab case). */
+export type LockFileEvent =
+  | 'close-write'
+  | 'close-nowrite'
+  | 'modify'
+  | 'attrib'
+  | 'delete-self'
+  | 'move-self'
+  | 'ignored'
+  | 'queue-overflow'
+
+interface NativeFileLock {
+  readonly fd: number
+  readonly path: string
+  tryLock(): boolean
+  unlock(): void
+  isCurrent(): boolean
+  watch(callback: (error: Error | null, mask?: number) => void): void
+  unwatch(): void
+  close(): void
+}
+const native = addon as {
+  FileLock: new (path: string) => NativeFileLock
+  inotifyEvents: Record<string, number>
+}
+
+const EVENT_NAMES: Array<[LockFileEvent, number]> = [
+  ['close-write', native.inotifyEvents.closeWrite],
+  ['close-nowrite', native.inotifyEvents.closeNoWrite],
+  ['modify', native.inotifyEvents.modify],
+  ['attrib', native.inotifyEvents.attrib],
+  ['delete-self', native.inotifyEvents.deleteSelf],
+  ['move-self', native.inotifyEvents.moveSelf],
+  ['ignored', native.inotifyEvents.ignored],
+  ['queue-overflow', native.inotifyEvents.queueOverflow],
+]
+
+/**
+ * One open file and an exclusive flock on it.
+ *
+ * The file is opened once (O_RDWR | O_CREAT | O_CLOEXEC, mode 0644) and that
+ * one fd is kept until close(): a process that inherits it (the announcer's
+ * guard) shares the open file description and so the lock, which is then held
+ * until every copy is closed or one of them unlocks.
+ */
+export class FileLock {
+  private readonly lock: NativeFileLock
+
+  /** Opens (creating if needed) the file; SystemError (ENOENT, EACCES, ...) if it cannot. */
+  constructor(readonly path: string) {
+    if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
+      throw new TypeError(`path: expected a non-empty file path, got ${JSON.stringify(path)}`)
+    }
+    this.lock = new native.FileLock(path)
+  }
+
+  /** The lock file's descriptor; -1 after close(). */
+  get fd(): number {
+    return this.lock.fd
+  }
+
+  get closed(): boolean {
+    return this.lock.fd < 0
+  }
+
+  /**
+   * flock(LOCK_EX | LOCK_NB): true when our open file description holds the
+   * lock now (also when it already did), false when another one holds it.
+   * Other failures throw a SystemError; after close() `code: 'ERR_LOCK_CLOSED'`.
+   */
+  tryLock(): boolean {
+    return this.lock.tryLock()
+  }
+
+  /**
+   * Releases the lock (for every fd sharing our description) and then opens
+   * and closes the file once, so waiters' watches fire at once.
+   */
+  unlock(): void {
+    this.lock.unlock()
+  }
+
+  /**
+   * Whether `path` still names the file we hold open. After someone deletes or
+   * replaces it, new candidates lock another file and our lock excludes nobody.
+   */
+  isCurrent(): boolean {
+    return this.lock.isCurrent()
+  }
+
+  /**
+   * Watches the file with inotify (close, modify, attribute change, delete,
+   * move) and calls `onEvents` once per batch. Replaces an earlier watch.
+   * Keeps the event loop alive until unwatch() or close().
+   */
+  watch(onEvents: (error: Error | null, events: LockFileEvent[]) => void): void {
+    if (typeof onEvents !== 'function') throw new TypeError('onEvents: expected a function')
+    this.lock.watch((error, mask) => {
+      if (error) onEvents(error, [])
+      else onEvents(null, EVENT_NAMES.filter(([, bit]) => ((mask ?? 0) & bit) !== 0).map(([name]) => name))
+    })
+  }
+
+  unwatch(): void {
+    this.lock.unwatch()
+  }
+
+  /**
+   * Stops watching and closes the fd. Does not unlock first: if the guard
+   * still holds a copy of the description, the lock stays held until it is done.
+   * Idempotent.
+   */
+  close(): void {
+    this.lock.close()
+  }
+}
