@@ -148,13 +148,15 @@ export function cleanStale(netlink: Netlink, options: ResolvedOptions, ifindex: 
   }
   for (const family of [4, 6] as const) {
     for (const rule of netlink.listRules({ family })) {
-      if (rule.table !== options.table || rule.source === undefined || !vips.has(rule.source)) continue
-      netlink.deleteRule({ family, source: `${rule.source}/${rule.sourceLength}`, table: rule.table, priority: rule.priority })
-      removed.push(`rule from ${rule.source} lookup ${rule.table} priority ${rule.priority}`)
+      // RuleInfo.source is a CIDR ('192.0.2.100/32').
+      const source = rule.source?.split('/')[0]
+      if (rule.table !== options.table || source === undefined || !vips.has(source)) continue
+      netlink.deleteRule({ family, source: `${source}/${rule.sourceLength}`, table: rule.table, priority: rule.priority })
+      removed.push(`rule from ${source} lookup ${rule.table} priority ${rule.priority}`)
     }
     for (const route of netlink.listRoutes({ table: options.table, family })) {
       if (route.protocol !== options.protocol) continue
-      const destination = route.destination.includes('/') || route.destination === 'default' ? route.destination : `${route.destination}/${route.prefixLength}`
+      const destination = route.destination // a CIDR ('0.0.0.0/0', '192.0.2.0/24')
       netlink.deleteRoute({
         table: options.table,
         family,

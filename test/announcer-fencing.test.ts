@@ -29,7 +29,7 @@ function footprintGone(host: LabHost): boolean {
   return (
     !host.addresses('net1').includes(`${VIP}/32`) &&
     !(host.ipJson('rule', 'show') as Array<{ src?: string }>).some((r) => r.src === VIP) &&
-    (host.ipJson('route', 'show', 'table', '30100') as unknown[]).length === 0
+    (host.tableRoutes(30100) as unknown[]).length === 0
   )
 }
 

@@ -20,6 +20,8 @@ export interface LabHost {
   mac(ifname: string): string
   /** The neighbour entry's MAC for an address, or undefined. */
   neighbourMac(address: string, ifname?: string): string | undefined
+  /** `ip -j route show table T` parsed; [] when the table does not exist (yet). */
+  tableRoutes(table: number | string, family?: 4 | 6): Array<{ dst: string; gateway?: string; dev?: string; scope?: string; protocol?: string }>
   /** Global-scope addresses ('192.0.2.10/24') configured on an interface (link-local left out). */
   addresses(ifname: string): string[]
 }
@@ -121,6 +123,14 @@ function makeHost(name: string): LabHost {
     neighbourMac: (address, ifname) => {
       const rows = ipJson('neigh', 'show', 'to', address, ...(ifname ? ['dev', ifname] : [])) as Array<{ dst: string; lladdr?: string }>
       return rows.find((r) => r.lladdr)?.lladdr
+    },
+    tableRoutes: (table, family) => {
+      try {
+        return ipJson(...(family ? [`-${family}`] : []), 'route', 'show', 'table', String(table))
+      } catch (error) {
+        if (/does not exist/.test(String((error as { stderr?: string }).stderr ?? error))) return []
+        throw error
+      }
     },
     addresses: (ifname) =>
       (ipJson('addr', 'show', 'dev', ifname)[0]?.addr_info ?? []).filter((a: any) => a.scope !== 'link').map((a: any) => `${a.local}/${a.prefixlen}`),
