@@ -11,6 +11,7 @@ import {
   type Gateway,
 } from './addresses'
 import { ConfigError, type ConfigIssue } from './errors'
+import { closest } from './suggest'
 import { documentSchema, endpointSchema, gatewaySchema, interfaceSchema, KUBE_VIP_KEYS } from './schema'
 
 /** The gateway of the VIP's subnet, used for policy routing of replies sourced from the VIP. */
@@ -236,26 +237,4 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`
   return `${typeof value} ${String(value)}`
-}
-
-/** The known key within edit distance 3 of a typo, if any. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined
-  for (const name of known) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase())
-    if (distance <= 3 && (!best || distance < best.distance)) best = { name, distance }
-  }
-  return best?.name
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length]
 }
