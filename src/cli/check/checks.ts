@@ -230,7 +230,7 @@ async function vipFreeCheck(config: EnabledVipConfig, usable: boolean, probe: Ho
 async function gatewayCheck(config: EnabledVipConfig, usable: boolean, probe: HostProbe): Promise<CheckResult | undefined> {
   const id = 'gateway'
   const gateway = config.gateway
-  if (!gateway) return { id, status: 'WARN', summary: 'no gateway configured: replies from the VIP follow the main routing table', fix: 'set controlPlane.advanced.kubeVip.gateway (vCluster requires it)' }
+  if (!gateway) return undefined
   if (!usable) return { id, status: 'WARN', summary: `not checked: ${config.interface} is not up with carrier` }
   try {
     const { answeredBy } = await probe.probeAddress({ link: config.interface, ip: gateway.address, timeoutMs: PROBE_TIMEOUT_MS })

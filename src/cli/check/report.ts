@@ -22,7 +22,7 @@ export function formatReport(report: CheckReport): string {
     if (result.fix) lines.push(`${indent}fix: ${result.fix}`)
   }
   const counts = countStatuses(report)
-  lines.push(`${counts.PASS} passed, ${counts.WARN} warnings, ${counts.FAIL} failed`)
+  lines.push(`${counts.PASS} passed, ${counts.WARN} ${counts.WARN === 1 ? 'warning' : 'warnings'}, ${counts.FAIL} failed`)
   return lines.join('\n') + '\n'
 }
 
