@@ -50,9 +50,10 @@ export const CHECK_HELP = `Usage: vip-announcer check --config FILE [--netns PAT
 Preflight report, one line per check (PASS, WARN or FAIL) with the fix:
   config         the kube-vip settings in vcluster.yaml (every problem listed)
   netns          the --netns path is a network namespace
+  capabilities   CAP_NET_ADMIN and CAP_NET_RAW (and CAP_SYS_ADMIN with
+                 --netns) are effective
   interface      exists, is up, has carrier, is Ethernet
   addresses      whether the VIP is already configured on this host
-  capabilities   CAP_NET_ADMIN and CAP_NET_RAW are effective
   packet-socket  an AF_PACKET socket can be opened on the interface
   vip-free       no other host answers ARP for the VIP
   sysctl ...     arp_ignore, arp_announce, rp_filter, arp_accept (IPv4);
