@@ -121,7 +121,7 @@ t.test('run: an invalid config is listed and exits 1; a disabled one exits 0 wit
   let called = false
   const { out, run } = capture({ runCommand: async () => void (called = true) })
   t.equal(await run('run', '--config', fixture('several-problems.yaml')), 1)
-  t.match(out.stderr, /^Invalid .*several-problems\.yaml \(4 problems\):\n {2}- controlPlane\.advanced\.kubeVip\.interfce: /)
+  t.match(out.stderr, /^Invalid .*several-problems\.yaml \(4 problems\):\n {2}- privateNodes\.enabled: /)
   t.equal(await run('run', '--config', fixture('disabled.yaml')), 0)
   t.match(out.stdout, /kube-vip is disabled in .*disabled\.yaml/)
   t.notOk(called)
@@ -156,7 +156,8 @@ t.test('check: invalid and disabled configs need no network access', async (t) =
   t.equal(await run('check', '--config', fixture('several-problems.yaml')), 1)
   const lines = out.stdout.split('\n')
   t.match(lines[1], /^FAIL {2}config {10}.*several-problems\.yaml: 4 problems$/)
-  t.match(lines[2], /^ +- controlPlane\.advanced\.kubeVip\.interfce: unknown key "interfce" .*\[line 9, column 7\]$/)
+  t.match(lines[2], /^ +- privateNodes\.enabled: is boolean false, .*\[line 3, column 3\]$/)
+  t.match(out.stdout, /^ +- controlPlane\.advanced\.kubeVip\.interfce: unknown key "interfce" .*\[line 9, column 7\]$/m)
   t.match(out.stdout, /^ +- controlPlane\.advanced\.kubeVip\.gateway: "10\.100\.0\.1" has no prefix length.*\[line 10, column 7\]$/m)
   t.match(out.stdout, /^(PASS|FAIL) {2}capabilities /m)
   t.match(out.stdout, /\n\d passed, 0 warnings, 1 failed\n$/)

@@ -74,7 +74,7 @@ export function parseEndpoint(text: string): Parsed<Endpoint> {
 
   if (host === '') return fail(`${quote(text)} has no host`)
   const address = parseIpLiteral(host)
-  if ('problem' in address) return { problem: `host ${quote(host)}: ${address.problem}`, expected: address.expected }
+  if ('problem' in address) return address
   const unusable = unusableAsVip(address.value)
   if (unusable) return fail(`${quote(host)} is ${unusable} and cannot be a virtual IP`, 'a unicast address on the nodes\' layer-2 network, e.g. 10.100.0.100:8443')
   return { value: { vip: address.value.toString(), port, family: familyOf(address.value), address: address.value } }
@@ -94,7 +94,7 @@ export function parseGateway(text: string): Parsed<Gateway> {
   const host = text.slice(0, slash)
   const prefixText = text.slice(slash + 1)
   const address = parseIpLiteral(host)
-  if ('problem' in address) return { problem: `address ${quote(host)}: ${address.problem}`, expected: GATEWAY_EXPECTED }
+  if ('problem' in address) return { problem: address.problem, expected: GATEWAY_EXPECTED }
   const family = familyOf(address.value)
   const maxPrefix = family === 4 ? 32 : 128
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > maxPrefix) {

@@ -16,7 +16,7 @@ export async function loadVclusterConfig(file: string, options: ParseOptions = {
     text = await readFile(file, 'utf8')
   } catch (error) {
     const err = error as NodeJS.ErrnoException
-    throw new ConfigError([{ path: '', message: `cannot read the file: ${err.code ?? ''} ${err.message}`.trim(), expected: 'a readable vcluster.yaml' }], file)
+    throw new ConfigError([{ path: '', message: `cannot read the file: ${err.message}`, expected: 'a readable vcluster.yaml' }], file)
   }
   return parseVclusterYaml(text, file, options)
 }
@@ -69,8 +69,11 @@ export function parseVclusterYaml(text: string, source?: string, options: ParseO
   }
   const { config, issues } = validateVclusterConfig(input, options)
   if (config) return config
+  // In file order, as someone fixing the file reads it.
+  const located = issues.map((issue) => locate(issue, doc, lineCounter))
+  const position = (issue: ConfigIssue) => (issue.line ?? Infinity) * 1e6 + (issue.column ?? 0)
   throw new ConfigError(
-    issues.map((issue) => locate(issue, doc, lineCounter)),
+    located.sort((a, b) => position(a) - position(b)),
     source,
   )
 }
