@@ -118,7 +118,8 @@ export function validateVclusterConfig(input: unknown, options: ParseOptions = {
 
   const kubeVip = valueAt(input, KUBE_VIP)
   const enabled = isMapping(kubeVip) && kubeVip.enabled === true
-  const privateNodes = valueAt(input, ['privateNodes', 'enabled']) === true
+  const privateNodesValue = valueAt(input, ['privateNodes', 'enabled'])
+  const privateNodes = privateNodesValue === true
 
   if (!enabled) {
     // The shape (unknown keys, types) is checked even when disabled; values are
@@ -126,7 +127,6 @@ export function validateVclusterConfig(input: unknown, options: ParseOptions = {
     return issues.length ? { issues } : { config: { enabled: false, privateNodes }, issues }
   }
 
-  const privateNodesValue = valueAt(input, ['privateNodes', 'enabled'])
   // A non-boolean value has been reported by the shape already.
   if (!privateNodes && (privateNodesValue === false || privateNodesValue === undefined || privateNodesValue === null)) {
     add(['privateNodes', 'enabled'], `is ${describe(privateNodesValue)}, but kube-vip only works with private-node virtual clusters`, 'privateNodes.enabled: true')
