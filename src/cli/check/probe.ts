@@ -1,0 +1,45 @@
+// What `check` needs to know about a host (or a network namespace), as an
+// interface: today it is answered by iproute2/arping (ip-probe.ts); the
+// integrator can answer it with the native facade (Netlink, PacketSocket,
+// probeAddress) without touching the checks.
+import type { AddressInfo, LinkInfo } from '../../net/types'
+
+export interface ProbedLink extends LinkInfo {
+  /** Hardware type as iproute2 names it: 'ether', 'loopback', 'none', 'ipip', ... */
+  linkType: string
+}
+
+export interface ProbedAddress extends AddressInfo {
+  /** Name of the link the address is on. */
+  link: string
+}
+
+/** The probe cannot perform this check here (tool missing, not implemented, no permission). */
+export class NotChecked extends Error {
+  override readonly name = 'NotChecked'
+}
+
+export interface HostProbe {
+  /** Where the probe looks, for messages: 'network namespace /run/netns/cp' or 'this network namespace'. */
+  readonly where: string
+  /** The link by name, or undefined when there is none. Throws when the namespace cannot be inspected. */
+  getLink(name: string): Promise<ProbedLink | undefined>
+  /** Names of all links, for hints when the configured one is missing. */
+  listLinks(): Promise<string[]>
+  /** Every address on every link. */
+  listAddresses(): Promise<ProbedAddress[]>
+  /**
+   * Reads sysctls by their /proc/sys path ('net/ipv4/conf/eth0/arp_ignore').
+   * Keys that do not exist are absent from the result.
+   */
+  readSysctls(keys: string[]): Promise<Map<string, string>>
+  /** Opens (and closes) an AF_PACKET socket bound to the link. Throws NotChecked when it cannot tell. */
+  openPacketSocket(link: string): Promise<void>
+  /**
+   * Asks who has `ip` on `link` without claiming an address (an ARP probe
+   * with sender 0.0.0.0 for IPv4) and returns the first MAC that answered.
+   * Throws NotChecked when no probe can be sent.
+   */
+  probeAddress(options: { link: string; ip: string; timeoutMs: number }): Promise<{ answeredBy?: string }>
+  close(): Promise<void>
+}

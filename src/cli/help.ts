@@ -1,0 +1,86 @@
+// Help texts. Kept next to each other so they stay consistent; docs/cli.md
+// quotes them.
+
+export const COMMANDS = ['run', 'check', 'lab'] as const
+export type CommandName = (typeof COMMANDS)[number]
+
+export const MAIN_HELP = `Usage: vip-announcer <command> [options]
+
+Keeps a virtual IP on exactly one replica (the leader) and announces it with
+gratuitous ARP / unsolicited neighbour advertisements. Reads the kube-vip
+settings of a vcluster.yaml (controlPlane.endpoint and
+controlPlane.advanced.kubeVip).
+
+Commands:
+  run     Hold and announce the VIP while this replica is leader
+  check   Preflight: validate the config and the host, print what to fix
+  lab     Demonstrate a failover in throw-away network namespaces (root)
+
+Options:
+  -h, --help     Show help (also: vip-announcer <command> --help)
+      --version  Print the version
+
+Exit codes: 0 success, 1 failure (a failed check, an invalid config, a runtime
+error), 2 usage error.
+`
+
+export const RUN_HELP = `Usage: vip-announcer run --config FILE [options]
+
+Campaigns for leadership; while leader, adds the VIP of controlPlane.endpoint
+to controlPlane.advanced.kubeVip.interface, installs policy routing through the
+gateway and announces the VIP. Exits 0 at once when kube-vip is disabled.
+
+Options:
+  -c, --config FILE     vcluster.yaml to read (required)
+      --elector SPEC    Leader election (default: kubernetes):
+                          static                       always leader (one replica only)
+                          file:PATH                    flock on a shared lock file
+                          kubernetes                   a Lease in the pod's namespace
+                          kubernetes:NAMESPACE/NAME    a named Lease
+                          etcd:URL[,URL...]            an etcd lease, e.g.
+                                                       etcd:http://192.0.2.5:2379
+      --netns PATH      Work in this network namespace (a path, or a NAME
+                        under /run/netns)
+      --identity ID     Candidate identity (default: the host name)
+  -h, --help            Show this help
+`
+
+export const CHECK_HELP = `Usage: vip-announcer check --config FILE [--netns PATH] [--json]
+
+Preflight report, one line per check (PASS, WARN or FAIL) with the fix:
+  config         the kube-vip settings in vcluster.yaml (every problem listed)
+  netns          the --netns path is a network namespace
+  capabilities   CAP_NET_ADMIN and CAP_NET_RAW (and CAP_SYS_ADMIN with
+                 --netns) are effective
+  interface      exists, is up, has carrier, is Ethernet
+  addresses      whether the VIP is already configured on this host
+  packet-socket  an AF_PACKET socket can be opened on the interface
+  vip-free       no other host answers ARP for the VIP
+  sysctl ...     arp_ignore, arp_announce, rp_filter, arp_accept (IPv4);
+                 disable_ipv6, accept_dad (IPv6)
+  gateway        the gateway answers on the interface
+
+Options:
+  -c, --config FILE   vcluster.yaml to read (required)
+      --netns PATH    Check inside this network namespace (a path, or a NAME
+                      under /run/netns)
+      --json          Print the report as JSON
+  -h, --help          Show this help
+
+Exit codes: 0 no FAIL (also when kube-vip is disabled), 1 at least one FAIL,
+2 usage error.
+`
+
+export const LAB_HELP = `Usage: vip-announcer lab [--keep] [--json]
+
+Builds a small layer-2 network from network namespaces (needs root), runs
+replicas that fail over the VIP, and reports what peers observed.
+
+Options:
+      --keep   Leave the namespaces in place afterwards (delete them with
+               ip netns del)
+      --json   Print the results as JSON
+  -h, --help   Show this help
+`
+
+export const HELP: Record<CommandName, string> = { run: RUN_HELP, check: CHECK_HELP, lab: LAB_HELP }

@@ -1,0 +1,154 @@
+// Typed options of the three subcommands, parsed and validated from argv.
+// `run` and `lab` are implemented elsewhere and receive these objects.
+import { hostname } from 'node:os'
+import path from 'node:path'
+import type { EnabledVipConfig } from '../config'
+import { parseFlags, UsageError } from './flags'
+
+/** Which leader elector `run` uses (`--elector`). */
+export type ElectorSpec =
+  /** This replica is always leader: only for a single replica. */
+  | { kind: 'static' }
+  /** An flock(2) on a file shared by the replicas (same host or a shared filesystem). */
+  | { kind: 'file'; path: string }
+  /**
+   * A coordination.k8s.io Lease. Namespace and name are undefined when not
+   * given; the elector then picks its defaults (the pod's namespace).
+   */
+  | { kind: 'kubernetes'; namespace?: string; name?: string }
+  /** An etcd lease; endpoints are URLs ('http://192.0.2.5:2379'). */
+  | { kind: 'etcd'; endpoints: string[] }
+
+/** `vip-announcer run` flags. */
+export interface RunArgs {
+  /** Absolute path of vcluster.yaml (`--config`). */
+  configPath: string
+  elector: ElectorSpec
+  /** Network namespace path (`--netns`, a bare NAME means /run/netns/NAME). */
+  netns?: string
+  /** Candidate identity for the elector (`--identity`, default: the host name). */
+  identity: string
+}
+
+/** What `runCommand` receives: the flags and the validated kube-vip options. */
+export interface RunCommandOptions extends RunArgs {
+  /** Only called when kube-vip is enabled; `run` exits 0 with a message otherwise. */
+  config: EnabledVipConfig
+}
+
+/** `vip-announcer lab` flags. */
+export interface LabCommandOptions {
+  /** Leave the namespaces in place for inspection (`--keep`). */
+  keep: boolean
+  /** Machine-readable output (`--json`). */
+  json: boolean
+}
+
+/** `vip-announcer check` flags. */
+export interface CheckCommandOptions {
+  configPath: string
+  netns?: string
+  json: boolean
+}
+
+export const DEFAULT_ELECTOR: ElectorSpec = { kind: 'kubernetes' }
+
+export function parseRunArgs(args: string[]): RunArgs {
+  const flags = parseFlags('run', args, {
+    config: { type: 'string', short: 'c' },
+    elector: { type: 'string' },
+    netns: { type: 'string' },
+    identity: { type: 'string' },
+  })
+  return {
+    configPath: requireConfig('run', flags.config),
+    elector: flags.elector === undefined ? DEFAULT_ELECTOR : parseElector(flags.elector),
+    ...(flags.netns !== undefined ? { netns: parseNetns('run', flags.netns) } : {}),
+    identity: parseIdentity(flags.identity ?? hostname()),
+  }
+}
+
+export function parseLabArgs(args: string[]): LabCommandOptions {
+  const flags = parseFlags('lab', args, { keep: { type: 'boolean' }, json: { type: 'boolean' } })
+  return { keep: flags.keep ?? false, json: flags.json ?? false }
+}
+
+export function parseCheckArgs(args: string[]): CheckCommandOptions {
+  const flags = parseFlags('check', args, {
+    config: { type: 'string', short: 'c' },
+    netns: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  return {
+    configPath: requireConfig('check', flags.config),
+    ...(flags.netns !== undefined ? { netns: parseNetns('check', flags.netns) } : {}),
+    json: flags.json ?? false,
+  }
+}
+
+const ELECTOR_FORMS = "static, file:PATH, kubernetes, kubernetes:NAMESPACE/NAME or etcd:URL[,URL...]"
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/** Parses `--elector`: static | file:PATH | kubernetes[:NAMESPACE/NAME] | etcd:ENDPOINTS. */
+export function parseElector(text: string): ElectorSpec {
+  const colon = text.indexOf(':')
+  const kind = colon < 0 ? text : text.slice(0, colon)
+  const rest = colon < 0 ? undefined : text.slice(colon + 1)
+  const fail = (why: string): never => {
+    throw new UsageError(`--elector ${JSON.stringify(text)}: ${why}`, 'run')
+  }
+  switch (kind) {
+    case 'static':
+      if (rest !== undefined) fail("'static' takes no argument")
+      return { kind: 'static' }
+    case 'file':
+      if (!rest) fail('needs a lock file path, e.g. file:/run/vip-announcer/vip.lock')
+      return { kind: 'file', path: path.resolve(rest!) }
+    case 'kubernetes': {
+      if (rest === undefined) return { kind: 'kubernetes' }
+      const [namespace, name, extra] = rest.split('/')
+      if (extra !== undefined || !name) fail('expected kubernetes:NAMESPACE/NAME, e.g. kubernetes:vcluster-platform/my-vcluster-vip')
+      if (!DNS_LABEL.test(namespace)) fail(`namespace ${JSON.stringify(namespace)} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)`)
+      if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) fail(`lease name ${JSON.stringify(name)} is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')`)
+      return { kind: 'kubernetes', namespace, name }
+    }
+    case 'etcd': {
+      if (!rest) fail('needs endpoints, e.g. etcd:http://192.0.2.5:2379,http://192.0.2.6:2379')
+      const endpoints = rest!.split(',').map((endpoint) => {
+        const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`
+        let parsed: URL | undefined
+        try {
+          parsed = new URL(url)
+        } catch {
+          fail(`endpoint ${JSON.stringify(endpoint)} is not a URL or host:port`)
+        }
+        if (parsed!.protocol !== 'http:' && parsed!.protocol !== 'https:') fail(`endpoint ${JSON.stringify(endpoint)}: only http:// and https:// are supported`)
+        if (!parsed!.port) fail(`endpoint ${JSON.stringify(endpoint)} has no port (etcd's client port is usually 2379)`)
+        return `${parsed!.protocol}//${parsed!.host}`
+      })
+      return { kind: 'etcd', endpoints }
+    }
+    default:
+      return fail(`unknown elector; expected ${ELECTOR_FORMS}`)
+  }
+}
+
+/** `--netns NAME` means /run/netns/NAME (as `ip netns` names them); anything with a '/' is a path. */
+export function parseNetns(command: string, text: string): string {
+  if (text.includes('/')) return path.resolve(text)
+  if (text === '.' || text === '..') throw new UsageError(`--netns ${JSON.stringify(text)} is neither a namespace name nor a path`, command)
+  return `/run/netns/${text}`
+}
+
+function parseIdentity(text: string): string {
+  if (text === '' || text.length > 253 || /[\s\p{Cc}]/u.test(text)) {
+    throw new UsageError(`--identity ${JSON.stringify(text)}: expected 1-253 printable characters without spaces (default: the host name)`, 'run')
+  }
+  return text
+}
+
+function requireConfig(command: string, value: string | undefined): string {
+  if (value === undefined) throw new UsageError(`'${command}' needs --config PATH (the vcluster.yaml to read)`, command)
+  return path.resolve(value)
+}
