@@ -42,7 +42,11 @@ Options:
       --netns PATH      Work in this network namespace (a path, or a NAME
                         under /run/netns)
       --identity ID     Candidate identity (default: the host name)
+      --json            Log one JSON object per line (default: text lines)
   -h, --help            Show this help
+
+Logs one line per state change (leader, follower, fenced, restored, link).
+SIGTERM or SIGINT: removes the VIP, rule and routes, releases leadership, exits 0.
 `
 
 export const CHECK_HELP = `Usage: vip-announcer check --config FILE [--netns PATH] [--json]
@@ -73,8 +77,14 @@ Exit codes: 0 no FAIL (also when kube-vip is disabled), 1 at least one FAIL,
 
 export const LAB_HELP = `Usage: vip-announcer lab [--keep] [--json]
 
-Builds a small layer-2 network from network namespaces (needs root), runs
-replicas that fail over the VIP, and reports what peers observed.
+Builds the reference page's Multus topology from network namespaces (needs
+root): a bridge br-private, three control-plane replicas with net1 on it, a
+router owning the gateway 192.0.2.1/24, a worker on the bridge and one behind
+the router. Runs \`vip-announcer run\` in each replica with a file lock, shows
+who holds 192.0.2.100, kills the leader with SIGKILL and prints a timeline and
+a table: takeover time, frames the worker saw, its neighbour entry and a TCP
+probe through the VIP before and after. Removes everything afterwards, also
+on Ctrl-C or a failure. Takes about 10 seconds.
 
 Options:
       --keep   Leave the namespaces in place afterwards (delete them with

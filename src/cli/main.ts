@@ -29,13 +29,10 @@ export interface CliDependencies {
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
 
-const notYetAvailable = (command: string) => async (): Promise<never> => {
-  throw new Error(`'${command}' is not yet available in this build`)
-}
-
+// Loaded on use, so `--help` and `check` don't load the announcer.
 const defaults: CliDependencies = {
-  runCommand: notYetAvailable('run'),
-  labCommand: notYetAvailable('lab'),
+  runCommand: async (options) => (await import('./run')).runCommand(options),
+  labCommand: async (options) => (await import('./lab')).labCommand(options),
   stdout: process.stdout,
   stderr: process.stderr,
 }

@@ -28,6 +28,8 @@ export interface RunArgs {
   netns?: string
   /** Candidate identity for the elector (`--identity`, default: the host name). */
   identity: string
+  /** Log one JSON object per line instead of text (`--json`). */
+  json: boolean
 }
 
 /** What `runCommand` receives: the flags and the validated kube-vip options. */
@@ -59,9 +61,11 @@ export function parseRunArgs(args: string[]): RunArgs {
     elector: { type: 'string' },
     netns: { type: 'string' },
     identity: { type: 'string' },
+    json: { type: 'boolean' },
   })
   return {
     configPath: requireConfig('run', flags.config),
+    json: flags.json ?? false,
     elector: flags.elector === undefined ? DEFAULT_ELECTOR : parseElector(flags.elector),
     ...(flags.netns !== undefined ? { netns: parseNetns('run', flags.netns) } : {}),
     identity: parseIdentity(flags.identity ?? hostname()),

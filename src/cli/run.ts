@@ -2,18 +2,9 @@
 // then a clean stop (VIP, rule and routes removed, leadership released).
 import type { Writable } from 'node:stream'
 import { VipAnnouncer } from '../announcer'
-import { loadVclusterConfig } from '../config'
 import type { Logger } from '../logger'
-import { createElector, defaultElectorSpec, parseElectorSpec, ELECTOR_SYNTAX, type ElectorSpec } from './elector-spec'
-
-export interface RunOptions {
-  config: string
-  elector?: string
-  netns?: string
-  identity?: string
-  /** One JSON object per line instead of text. */
-  json?: boolean
-}
+import { createElector } from './electors'
+import type { RunCommandOptions } from './options'
 
 export interface RunIo {
   stdout: Writable
@@ -48,19 +39,10 @@ export function lineLogger(out: Writable, json: boolean): Logger {
 }
 
 /** Returns the process exit code. */
-export async function runCommand(options: RunOptions, io: RunIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const config = await loadVclusterConfig(options.config)
-  const logger = lineLogger(io.stdout, options.json ?? false)
-  if (!config.enabled) {
-    logger.info({ config: options.config }, 'kube-vip is disabled (controlPlane.advanced.kubeVip.enabled is false): nothing to do')
-    return 0
-  }
-  let spec: ElectorSpec | undefined = options.elector ? parseElectorSpec(options.elector) : defaultElectorSpec()
-  if (!spec) {
-    io.stderr.write(`vip-announcer run: --elector is required outside Kubernetes (${ELECTOR_SYNTAX})\n`)
-    return 2
-  }
-  const elector = createElector(spec, { identity: options.identity, vip: config.vip })
+export async function runCommand(options: RunCommandOptions, io: RunIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const { config } = options
+  const logger = lineLogger(io.stdout, options.json)
+  const elector = await createElector(options.elector, { identity: options.identity, vip: config.vip })
   const announcer = new VipAnnouncer({
     vip: config.vip,
     interface: config.interface,
@@ -69,6 +51,7 @@ export async function runCommand(options: RunOptions, io: RunIo = { stdout: proc
     netns: options.netns,
     logger,
   })
+  logger.info({ config: options.configPath, elector: options.elector.kind, identity: options.identity }, 'starting')
   // State changes are logged by the announcer; these add the network-facing events.
   announcer.on('announced', (e) => {
     if (e.reason !== 'repeat' && e.reason !== 'refresh') logger.info({ vip: e.vip, reason: e.reason, frames: e.count, kinds: e.kinds.join('+') }, 'announced')
