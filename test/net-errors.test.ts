@@ -26,7 +26,7 @@ async function settled(host: LabHost): Promise<void> {
   for (let i = 0; i < 100 && host.ip('-j', 'addr').includes('"tentative"'); i++) await new Promise((r) => setTimeout(r, 50))
 }
 
-type Expect = { code: string; name?: string; field?: string; message?: RegExp }
+type Expect = { code: string; name?: string; field?: string; syscall?: string; message?: RegExp }
 type Case = [title: string, run: (nl: Netlink) => unknown, expect: Expect]
 
 t.test('bad input and kernel refusals leave the namespace unchanged', namespaceTestOptions(), async (t) => {
@@ -85,7 +85,7 @@ t.test('bad input and kernel refusals leave the namespace unchanged', namespaceT
       { code: 'ERR_INVALID_ARG_VALUE', field: 'onlink' }],
     // The kernel's refusals, as SystemErrors.
     ['unknown interface name', (nl) => nl.addAddress({ link: 'nope0', address: '192.0.2.20', prefixLength: 24 }),
-      { code: 'ENODEV', message: /RTM_GETLINK ENODEV .*link "nope0"/ }],
+      { code: 'ENODEV', syscall: 'SIOCGIFINDEX', message: /ENODEV .*link "nope0"/ }],
     ['unknown interface index', (nl) => nl.addAddress({ link: 9999, address: '192.0.2.20', prefixLength: 24 }),
       { code: 'ENODEV', message: /RTM_NEWADDR ENODEV/ }],
     ['adding an address already there', (nl) => nl.addAddress({ link: 'eth0', address: '192.0.2.10', prefixLength: 24 }),
