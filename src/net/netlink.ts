@@ -32,6 +32,9 @@ import {
 interface NativeNetlinkSocket {
   readonly closed: boolean
   getLink(link: string | number): LinkInfo
+  /** SIOCGIFINDEX / SIOCGIFNAME in the socket's namespace: SystemError 'ENODEV' when missing. */
+  indexOf(name: string): number
+  nameOf(index: number): string
   listLinks(): LinkInfo[]
   addAddress(spec: NativeAddress): void
   deleteAddress(spec: NativeAddress): void
@@ -92,9 +95,9 @@ function describeLink(link: LinkRef): string {
 }
 
 /**
- * One rtnetlink socket. Links are resolved by name on every call (names are per
- * namespace and may change), so a name costs one extra round trip; pass an
- * index to avoid it.
+ * One rtnetlink socket. Links named in specs are resolved on every call (names
+ * are per namespace and may change) with a cheap device ioctl; pass an index
+ * to skip even that.
  *
  * @example
  * const nl = Netlink.open({ netns: '/run/netns/cp1' })
@@ -136,8 +139,12 @@ export class Netlink {
     return this.#socket
   }
 
+  // Links named in specs are resolved with a device ioctl, not RTM_GETLINK:
+  // the kernel answers it without building a full link message.
   #index(link: LinkRef): number {
-    return typeof link === 'number' ? link : this.getLink(link).index
+    if (typeof link === 'number') return link
+    const socket = this.#socket
+    return kernelCall(() => describeLink(link), () => socket.indexOf(link))
   }
 
   /** The link named or numbered `link`; SystemError code 'ENODEV' when there is none. */
@@ -272,11 +279,10 @@ export class Netlink {
     if (rest.label === undefined) return { ...rest, index: this.#index(link) }
     // iproute2's rule, kept so `ip addr` output stays readable: the label
     // names its interface ('eth0' or 'eth0:vip').
-    const info = this.getLink(link)
-    if (!rest.label.startsWith(info.name)) {
-      invalidValue('label', rest.label, `must start with the interface name "${info.name}"`)
-    }
-    return { ...rest, index: info.index }
+    const index = this.#index(link)
+    const name = typeof link === 'string' ? link : kernelCall(() => describeLink(link), () => this.#socket.nameOf(index))
+    if (!rest.label.startsWith(name)) invalidValue('label', rest.label, `must start with the interface name "${name}"`)
+    return { ...rest, index }
   }
 
   #routeRequest(op: 'add' | 'delete', spec: unknown): NativeRoute {
