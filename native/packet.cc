@@ -56,12 +56,15 @@ bool ResolveLink(int fd, const std::string& name, int index, Link* link, Failure
       return Fail(failure, "ioctl", "interface name too long: " + name);
     }
     memcpy(ifr.ifr_name, name.data(), name.size());
-    if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) return Fail(failure, "ioctl", "no interface named '" + name + "' (SIOCGIFINDEX)");
+    if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) {
+      return Fail(failure, "ioctl", (errno == ENODEV ? "no interface named '" : "SIOCGIFINDEX '") + name + "'");
+    }
     link->index = ifr.ifr_ifindex;
   } else {
     ifr.ifr_ifindex = index;
     if (ioctl(fd, SIOCGIFNAME, &ifr) != 0) {
-      return Fail(failure, "ioctl", "no interface with index " + std::to_string(index) + " (SIOCGIFNAME)");
+      return Fail(failure, "ioctl",
+                  (errno == ENODEV ? "no interface with index " : "SIOCGIFNAME index ") + std::to_string(index));
     }
     link->index = index;
   }

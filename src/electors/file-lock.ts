@@ -188,6 +188,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       return
     }
     let held = false
+    let failure: Error | undefined
     try {
       held = this.lock.tryLock()
       if (held && !this.lock.isCurrent()) {
@@ -196,14 +197,16 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
         return
       }
     } catch (error) {
-      this.emit('error', error as Error)
+      failure = error as Error
     }
-    if (!held) {
-      this.loseLeadership('lock lost')
-      return
+    if (held) {
+      this.deadline = Math.max(this.deadline, now + this.leaseMs)
+      this.emit('renewed', { deadline: this.deadline })
+    } else {
+      // Leadership first, the report after: an 'error' without a listener throws.
+      this.loseLeadership(failure ? `lock check failed: ${failure.message}` : 'lock lost')
     }
-    this.deadline = Math.max(this.deadline, now + this.leaseMs)
-    this.emit('renewed', { deadline: this.deadline })
+    if (failure) this.emit('error', failure)
   }
 
   private onLockFileEvents(error: Error | null, events: LockFileEvent[]): void {
