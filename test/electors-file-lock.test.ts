@@ -206,18 +206,26 @@ t.test('a renewal after the deadline deposes (lease expired), then re-elects', a
   t.ok(second.deadline > first.deadline)
 })
 
-t.test('the lock file is deleted under the leader: it gives up', async (t) => {
+t.test('the lock file is deleted: leader and follower give up, nobody leads', async (t) => {
   const lockPath = tempLockPath(t)
   const elector = new FileLockElector({ path: lockPath })
-  t.teardown(() => elector.close())
+  const follower = new FileLockElector({ path: lockPath })
+  t.teardown(() => Promise.all([elector.close(), follower.close()]))
   const events = record(t, elector, 'leader')
+  const followerEvents = record(t, follower, 'follower')
   await elector.start()
+  await follower.start()
   const errored = new Promise<Error>((resolve) => elector.once('error', resolve))
+  const followerErrored = new Promise<Error>((resolve) => follower.once('error', resolve))
   unlinkSync(lockPath)
   const error = await errored
   t.match(error, { code: 'ERR_LOCK_FILE_REPLACED' })
   t.same(events.map((e) => (e.type === 'deposed' ? `deposed:${e.reason}` : e.type)), ['elected', 'deposed:lock file replaced', 'error'])
   t.equal(elector.isLeader, false)
+  // The leader let go of the orphaned file; the follower, which has the same
+  // orphan open, gets the lock, sees it is not the file at the path, gives up.
+  t.match(await followerErrored, { code: 'ERR_LOCK_FILE_REPLACED' })
+  t.same(followerEvents.map((e) => e.type), ['error'], 'the follower was never elected')
   await t.rejects(elector.start(), { code: 'ERR_LOCK_FILE_REPLACED' })
 })
 
