@@ -56,12 +56,15 @@ bool ResolveLink(int fd, const std::string& name, int index, Link* link, Failure
       return Fail(failure, "ioctl", "interface name too long: " + name);
     }
     memcpy(ifr.ifr_name, name.data(), name.size());
-    if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) return Fail(failure, "ioctl", "no interface named '" + name + "' (SIOCGIFINDEX)");
+    if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) {
+      return Fail(failure, "ioctl", (errno == ENODEV ? "no interface named '" : "SIOCGIFINDEX '") + name + "'");
+    }
     link->index = ifr.ifr_ifindex;
   } else {
     ifr.ifr_ifindex = index;
     if (ioctl(fd, SIOCGIFNAME, &ifr) != 0) {
-      return Fail(failure, "ioctl", "no interface with index " + std::to_string(index) + " (SIOCGIFNAME)");
+      return Fail(failure, "ioctl",
+                  (errno == ENODEV ? "no interface with index " : "SIOCGIFNAME index ") + std::to_string(index));
     }
     link->index = index;
   }
@@ -230,9 +233,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
     Link link;
-    fd_ = OpenBound(info.Env(), ReadLinkArguments(info), false, &link);
+    const int fd = OpenBound(info.Env(), ReadLinkArguments(info), false, &link);
+    try {
+      SetLinkProperties(info.This().As<Napi::Object>(), link);
+    } catch (...) {
+      close(fd);  // a throwing constructor gets no destructor call
+      throw;
+    }
+    fd_ = fd;
     ifindex_ = link.index;
-    SetLinkProperties(info.This().As<Napi::Object>(), link);
     env_ = info.Env();
     napi_add_env_cleanup_hook(env_, OnEnvTeardown, this);
   }
@@ -307,13 +316,18 @@ class PacketCapture : public Napi::ObjectWrap<PacketCapture> {
     Napi::Env env = info.Env();
     LinkArguments args = ReadLinkArguments(info);
     if (info.Length() < 3 || !info[2].IsFunction()) ThrowTypeError(env, "onFrames", "must be a function");
-    Link link;
-    int fd = OpenBound(env, args, true, &link);
-    SetLinkProperties(info.This().As<Napi::Object>(), link);
     callback_ = Napi::Persistent(info[2].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "vip-announcer:PacketCapture");
     buffer_.resize(65536);
-    int uv_error = 0;
+    Link link;
+    const int fd = OpenBound(env, args, true, &link);
+    try {
+      SetLinkProperties(info.This().As<Napi::Object>(), link);
+    } catch (...) {
+      close(fd);  // a throwing constructor gets no destructor call
+      throw;
+    }
+    int uv_error = 0;  // from here on FdWatch owns the fd, also when it fails
     watch_ = FdWatch::Start(env, fd, [this](int status) { OnReadable(status); }, [this] { watch_ = nullptr; },
                             &uv_error);
     if (watch_ == nullptr) {

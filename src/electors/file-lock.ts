@@ -155,55 +155,66 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   /** One try for the lock while campaigning; true when it made us leader. */
   private attempt(): boolean {
     if (this.state !== 'campaigning' || !this.lock) return false
-    const lock = this.lock
-    try {
-      if (!lock.tryLock()) return false
-      if (!lock.isCurrent()) {
-        lock.unlock()
-        this.giveUp()
-        return false
-      }
-    } catch (error) {
-      this.emit('error', error as Error)
+    // Read before the check: the lease counts from when we knew we held it.
+    const now = monotonicNow()
+    const check = this.checkLock()
+    if (check instanceof Error) {
+      this.emit('error', check)
       return false
     }
-    this.becomeLeader()
+    if (check === 'replaced') {
+      this.giveUp()
+      return false
+    }
+    if (check === 'busy') return false
+    this.becomeLeader(now)
     return true
   }
 
-  private becomeLeader(): void {
+  private becomeLeader(now: number): void {
     this.clearTimers()
     this.state = 'leader'
-    this.deadline = Math.max(this.deadline, monotonicNow() + this.leaseMs)
+    this.deadline = Math.max(this.deadline, now + this.leaseMs)
     this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs)
     this.emit('elected', { deadline: this.deadline })
   }
 
   private renew(): void {
     if (this.state !== 'leader' || !this.lock) return
-    // Measured before the check: the lease counts from when we knew we held it.
     const now = monotonicNow()
     if (now >= this.deadline) {
       this.loseLeadership('lease expired')
       return
     }
-    let held = false
-    try {
-      held = this.lock.tryLock()
-      if (held && !this.lock.isCurrent()) {
-        this.lock.unlock()
-        this.giveUp()
-        return
-      }
-    } catch (error) {
-      this.emit('error', error as Error)
-    }
-    if (!held) {
+    const check = this.checkLock()
+    if (check === 'held') {
+      this.deadline = Math.max(this.deadline, now + this.leaseMs)
+      this.emit('renewed', { deadline: this.deadline })
+    } else if (check === 'replaced') {
+      this.giveUp()
+    } else if (check === 'busy') {
       this.loseLeadership('lock lost')
-      return
+    } else {
+      // Leadership first, the report after: an 'error' without a listener throws.
+      this.loseLeadership(`lock check failed: ${check.message}`)
+      this.emit('error', check)
     }
-    this.deadline = Math.max(this.deadline, now + this.leaseMs)
-    this.emit('renewed', { deadline: this.deadline })
+  }
+
+  /**
+   * tryLock on our own fd and whether the path is still our file. A lock on a
+   * replaced file is let go at once: it excludes nobody.
+   */
+  private checkLock(): 'held' | 'busy' | 'replaced' | Error {
+    const lock = this.lock!
+    try {
+      if (!lock.tryLock()) return 'busy'
+      if (lock.isCurrent()) return 'held'
+      lock.unlock()
+      return 'replaced'
+    } catch (error) {
+      return error as Error
+    }
   }
 
   private onLockFileEvents(error: Error | null, events: LockFileEvent[]): void {
@@ -215,16 +226,9 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       // A delete or rename shows as attrib/move-self/delete-self: check now
       // rather than at the next renewal.
       if (events.some((e) => e === 'attrib' || e === 'move-self' || e === 'delete-self')) {
-        let current = true
-        try {
-          current = this.lock?.isCurrent() ?? false
-        } catch (e) {
-          this.emit('error', e as Error)
-        }
-        if (!current) {
-          this.lock?.unlock()
-          this.giveUp()
-        }
+        const check = this.checkLock()
+        if (check === 'replaced') this.giveUp()
+        else if (check === 'busy') this.loseLeadership('lock lost')
       }
       return
     }
