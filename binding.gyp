@@ -22,7 +22,8 @@
         "native/frames_binding.cc",
         "native/fd_watch.cc",
         "native/packet.cc",
-        "native/flock.cc"
+        "native/flock.cc",
+        "native/lifeline.cc"
       ],
       "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")" ],
       "defines": [ "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS" ],
@@ -36,6 +37,7 @@
         "native/netns.cc",
         "native/nlsocket.cc"
       ],
+      "ldflags": [ "-pthread" ],
       "cflags!": [ "-fno-exceptions" ]
     }
   ]

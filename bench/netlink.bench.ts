@@ -55,7 +55,7 @@ const nowMicros = () => Number(process.hrtime.bigint()) / 1000
 
 export async function runNetlinkBench(options: NetlinkBenchOptions = {}): Promise<NetlinkBenchResult> {
   const { addonCycles = 500, ipCycles = 100, rounds = 5 } = options
-  const lab = new Lab('bench')
+  const lab = new Lab()
   try {
     const host = lab.host('nl')
     lab.cable(host, 'eth0', lab.host('peer'), 'eth0')

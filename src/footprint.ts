@@ -108,6 +108,15 @@ export class Footprint {
     ]
   }
 
+  /** Encodes (without sending) every add request: validation and encoding run once. */
+  encodeAddRequests(): Buffer[] {
+    return [
+      ...this.addresses().map((address) => this.netlink.encodeAddressRequest('add', address)),
+      ...this.routes().map((route) => this.netlink.encodeRouteRequest('add', route)),
+      ...this.rules().map((rule) => this.netlink.encodeRuleRequest('add', rule)),
+    ]
+  }
+
   /** VIP addresses currently configured on the interface. */
   presentAddresses(): Set<string> {
     const mine = new Set(this.options.vips.map((v) => v.address))

@@ -4,9 +4,20 @@
 // more is the guard's job; this class only talks to it.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
+import { closeSync, writeSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type TypedEmitter from 'typed-emitter'
-import { guardPath } from './net/binding'
+import { addon, guardPath } from './net/binding'
+
+/** A robust mutex this thread holds; the guard sees EOWNERDEAD the moment we die (native/lifeline.cc). */
+export interface Lifeline {
+  readonly fd: number
+  close(): void
+}
+
+export function createLifeline(): Lifeline {
+  return new addon.Lifeline() as Lifeline
+}
 
 export type GuardEvents = {
   /** The guard removed the VIP: 'deadline' (not renewed in time), 'requested' or 'host-exit'. */
@@ -22,6 +33,8 @@ export interface GuardOptions {
   netns?: string
   /** An fd whose open file description carries leadership (file lock); the guard keeps a duplicate. */
   lockFd?: number
+  /** The host's lifeline (see createLifeline); without it the guard learns of a death from the pipe's EOF. */
+  lifeline?: Lifeline
   /** How long to wait for an answer before declaring the guard unresponsive. */
   replyTimeoutMs?: number
 }
@@ -35,14 +48,17 @@ interface Pending {
 export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardEvents>) {
   readonly pid: number
   private readonly child: ChildProcess
+  /** Write end of the command pipe: written synchronously, see command(). */
+  private commandFd: number
   private readonly pending = new Map<number, Pending>()
   private sequence = 0
   private exited = false
   private readonly replyTimeoutMs: number
 
-  private constructor(child: ChildProcess, replyTimeoutMs: number) {
+  private constructor(child: ChildProcess, commandFd: number, replyTimeoutMs: number) {
     super()
     this.child = child
+    this.commandFd = commandFd
     this.pid = child.pid!
     this.replyTimeoutMs = replyTimeoutMs
   }
@@ -51,13 +67,17 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
   static start(options: GuardOptions = {}): Promise<GuardProcess> {
     const args: string[] = []
     if (options.netns) args.push('--netns', options.netns)
-    const stdio: Array<'pipe' | 'ignore' | number> = ['pipe', 'pipe', 'pipe']
-    if (options.lockFd !== undefined) {
-      stdio.push(options.lockFd)
-      args.push('--lock-fd')
+    const [readFd, writeFd] = addon.createPipe() as [number, number]
+    const stdio: Array<'pipe' | 'ignore' | number> = [readFd, 'pipe', 'pipe', options.lockFd ?? 'ignore', options.lifeline?.fd ?? 'ignore']
+    if (options.lockFd !== undefined) args.push('--lock-fd')
+    if (options.lifeline) args.push('--lifeline-fd')
+    let child: ChildProcess
+    try {
+      child = spawn(guardPath, args, { stdio })
+    } finally {
+      closeSync(readFd) // the guard has its copy; ours would hide the EOF
     }
-    const child = spawn(guardPath, args, { stdio })
-    const guard = new GuardProcess(child, options.replyTimeoutMs ?? 2000)
+    const guard = new GuardProcess(child, writeFd, options.replyTimeoutMs ?? 2000)
     return new Promise((resolve, reject) => {
       let ready = false
       const stderr: string[] = []
@@ -78,6 +98,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
       })
       child.once('exit', (code, signal) => {
         guard.exited = true
+        guard.closeCommandPipe()
         for (const [, p] of guard.pending) {
           clearTimeout(p.timer)
           p.reject(Object.assign(new Error('guard process exited'), { code: 'ERR_GUARD_EXITED' }))
@@ -102,7 +123,12 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     for (const request of requests) await this.command(`ACTION ${request.toString('hex')}`)
   }
 
-  /** Arms the guard: leadership is valid until `deadline` (CLOCK_MONOTONIC ms). Resolves once the guard has it. */
+  /**
+   * Arms the guard: leadership is valid until `deadline` (CLOCK_MONOTONIC ms).
+   * The command is in the pipe when this returns (a synchronous write), so the
+   * guard acts on it even if this process dies right after; the promise
+   * resolves when the guard confirms.
+   */
   arm(deadline: number): Promise<void> {
     return this.command(`ARM ${Number.isFinite(deadline) ? deadline.toFixed(3) : '1e300'}`)
   }
@@ -133,7 +159,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     } catch {
       // already gone or unresponsive: closing the pipe is all that is left
     }
-    this.child.stdin?.end()
+    this.closeCommandPipe() // EOF: the guard exits
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000)
     await exited
     clearTimeout(timer)
@@ -144,18 +170,31 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     this.child.kill(signal)
   }
 
+  private closeCommandPipe(): void {
+    if (this.commandFd < 0) return
+    closeSync(this.commandFd)
+    this.commandFd = -1
+  }
+
   private command(text: string): Promise<void> {
-    if (this.exited || !this.child.stdin?.writable) {
+    if (this.exited || this.commandFd < 0) {
       return Promise.reject(Object.assign(new Error('guard process is not running'), { code: 'ERR_GUARD_EXITED' }))
     }
     const seq = ++this.sequence
+    const line = Buffer.from(`${seq} ${text}\n`)
+    try {
+      // Synchronous and short (< PIPE_BUF, so atomic): ordering with the
+      // netlink changes that follow is guaranteed by the kernel, not by libuv.
+      writeSync(this.commandFd, line)
+    } catch (error) {
+      return Promise.reject(Object.assign(new Error(`guard pipe: ${(error as Error).message}`), { code: 'ERR_GUARD_EXITED' }))
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq)
         reject(Object.assign(new Error(`guard did not answer "${text.split(' ')[0]}" within ${this.replyTimeoutMs} ms`), { code: 'ETIMEDOUT' }))
       }, this.replyTimeoutMs)
       this.pending.set(seq, { resolve, reject, timer })
-      this.child.stdin!.write(`${seq} ${text}\n`)
     })
   }
 

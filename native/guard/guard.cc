@@ -6,7 +6,10 @@
 // renewal — the host's event loop is blocked, the process is frozen with
 // SIGSTOP, or the elector silently lost its lease — or if the host dies (the
 // command pipe reaches EOF: SIGKILL, OOM kill), the guard replays those requests,
-// so the VIP never outlives leadership. With the file-lock elector it also holds
+// so the VIP never outlives leadership. The host's death is seen first through
+// the lifeline (fd 4, native/lifeline.cc): a robust mutex the host's JS thread
+// holds, which the kernel releases with EOWNERDEAD at the very start of the
+// host's exit, well before the pipe's EOF. With the file-lock elector it also holds
 // a duplicate of the lock's file description (fd 3): the lock is released only
 // after the VIP is gone, so a takeover never overlaps.
 //
@@ -28,12 +31,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../netns.h"
@@ -42,6 +48,19 @@
 namespace {
 
 constexpr int kLockFd = 3;
+constexpr int kLifelineFd = 4;
+constexpr size_t kLifelineSize = 4096;
+
+// Blocks on the host's robust mutex and reports, through an eventfd, that the
+// host died (EOWNERDEAD) — or let go of the lifeline (0: nothing to do).
+void WatchLifeline(pthread_mutex_t* mutex, int notify_fd) {
+  int rc = pthread_mutex_lock(mutex);
+  uint64_t value = rc == EOWNERDEAD ? 1 : 2;
+  if (rc == EOWNERDEAD) pthread_mutex_consistent(mutex);
+  if (rc == 0 || rc == EOWNERDEAD) pthread_mutex_unlock(mutex);
+  ssize_t ignored = write(notify_fd, &value, sizeof(value));
+  (void)ignored;
+}
 
 struct Guard {
   vip::NlSocket netlink;
@@ -157,15 +176,27 @@ int main(int argc, char** argv) {
 
   Guard guard;
   std::string netns;
+  bool lifeline = false;
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i];
     if (arg == "--netns" && i + 1 < argc) {
       netns = argv[++i];
     } else if (arg == "--lock-fd") {
       guard.has_lock_fd = fcntl(kLockFd, F_GETFD) >= 0;
+    } else if (arg == "--lifeline-fd") {
+      lifeline = fcntl(kLifelineFd, F_GETFD) >= 0;
     } else {
-      fprintf(stderr, "usage: vip_guard [--netns PATH] [--lock-fd]  (commands on stdin)\n");
+      fprintf(stderr, "usage: vip_guard [--netns PATH] [--lock-fd] [--lifeline-fd]  (commands on stdin)\n");
       return 2;
+    }
+  }
+  int host_died_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (lifeline && host_died_fd >= 0) {
+    void* shared = mmap(nullptr, kLifelineSize, PROT_READ | PROT_WRITE, MAP_SHARED, kLifelineFd, 0);
+    if (shared != MAP_FAILED) {
+      std::thread(WatchLifeline, static_cast<pthread_mutex_t*>(shared), host_died_fd).detach();
+    } else {
+      fprintf(stderr, "vip_guard: lifeline unusable (%s); relying on the pipe's EOF\n", strerror(errno));
     }
   }
   if (int err = vip::EnterNetns(netns)) {
@@ -192,13 +223,21 @@ int main(int argc, char** argv) {
       // not overflow poll's int timeout.
       timeout = left > 60000 ? 60000 : static_cast<int>(std::ceil(left));
     }
-    pollfd input{STDIN_FILENO, POLLIN, 0};
-    int ready = poll(&input, 1, timeout);
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {host_died_fd, POLLIN, 0}};
+    int ready = poll(fds, host_died_fd >= 0 ? 2 : 1, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (ready == 0) continue;  // deadline check at the top of the loop
+    if (host_died_fd >= 0 && (fds[1].revents & POLLIN)) {
+      uint64_t value = 0;
+      if (read(host_died_fd, &value, sizeof(value)) == sizeof(value) && value == 1) break;  // host died
+      close(host_died_fd);  // the host let go of the lifeline: keep serving the pipe
+      host_died_fd = -1;
+      continue;
+    }
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     ssize_t n = read(STDIN_FILENO, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: the host is gone (or closed us)

@@ -3,8 +3,7 @@ export * from './types'
 export { Netlink, type NetlinkError } from './netlink'
 export { LinkMonitor, type LinkMonitorEvents } from './monitor'
 export * from './validate'
-
-// Raw packets and frame builders land in sibling files (another branch). Once
-// they exist on main, uncomment these two lines:
-// export * from './packets'
-// export * from './frames'
+export * from './packets'
+export * from './frames'
+export * from './capture'
+export * from './file-lock'
