@@ -214,6 +214,12 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
     return new Etcd3Class({
       hosts: this.options.endpoints!,
       dialTimeout: this.keepAliveMs,
+      // grpc-js backs reconnects off up to 2 minutes; cap that so a candidate
+      // cut off for a while is back within a keep-alive interval of healing.
+      grpcOptions: {
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': Math.max(1000, this.keepAliveMs),
+      },
       faultHandling: {
         host: () => passThrough as never,
         global: passThrough as never,
