@@ -6,6 +6,7 @@ import { EtcdElector } from '../src/electors/etcd'
 import { inspector, proxiedCandidate, uniqueName } from './support/etcd'
 import { EtcdServer, etcdTestOptions, freePort } from './support/etcd-runner'
 import { Recorder, sleep, waitUntil } from './support/recorder'
+import { makeTestPki } from './support/tls'
 import { collectUnhandledRejections } from './support/unhandled'
 
 const unhandled = collectUnhandledRejections()
@@ -24,10 +25,20 @@ t.test('configuration errors are thrown at construction, naming the option', asy
   })
   t.throws(() => new EtcdElector({ ...valid, name: '  ' }), { name: 'TypeError', message: /name must be a non-empty string/ })
   t.throws(() => new EtcdElector({ ...valid, endpoints: [] }), { name: 'TypeError', message: /endpoints must be a non-empty array/ })
-  t.throws(() => new EtcdElector({ ...valid, endpoints: ['https://192.0.2.2:2379'] }), {
+  t.throws(() => new EtcdElector({ ...valid, endpoints: ['ftp://192.0.2.2:2379'] }), {
     name: 'TypeError',
-    message: /for TLS pass a client built with credentials/,
+    message: 'EtcdElector: endpoint "ftp://192.0.2.2:2379" is not an http(s)://host:port URL',
   })
+  t.throws(() => new EtcdElector({ ...valid, endpoints: ['https://192.0.2.2:2379', 'http://192.0.2.3:2379'] }), {
+    name: 'TypeError',
+    message: /endpoints mix http and https/,
+  })
+  t.throws(() => new EtcdElector({ ...valid, tls: { ca: 'x' } }), { name: 'TypeError', message: /no endpoint is https/ })
+  t.throws(() => new EtcdElector({ ...valid, endpoints: ['https://192.0.2.2:2379'], tls: { cert: 'x' } }), {
+    name: 'TypeError',
+    message: /cert and key go together/,
+  })
+  t.ok(new EtcdElector({ ...valid, endpoints: ['https://192.0.2.2:2379', 'https://[2001:db8::2]:2379'] }), 'https accepted')
   const elector = new EtcdElector({ ...valid, endpoints: ['192.0.2.2:2379', 'http://[2001:db8::2]:2379'] })
   t.equal(elector.ttlSeconds, 10, 'default TTL')
   t.equal(elector.key, 'vip-announcer/leader/vip')
@@ -201,6 +212,32 @@ t.test('SIGSTOP of etcd: the leader steps down before its deadline; after SIGCON
     await sleep(5)
   }
   t.equal(most, 1, 'exactly one leader for 3 s after SIGCONT')
+})
+
+t.test('https endpoints with a private CA and client certificates', skip, async (t) => {
+  const pki = makeTestPki()
+  t.teardown(() => pki.remove())
+  const server = await EtcdServer.start({
+    tls: { certFile: pki.serverCert, keyFile: pki.serverKey, caFile: pki.caFile, clientCertAuth: true },
+  })
+  t.teardown(() => server.stop())
+  t.match(server.clientUrl, /^https:/)
+  const name = uniqueName('tls')
+  const withCert = new EtcdElector({
+    endpoints: [server.clientUrl],
+    tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
+    name,
+    identity: 'pod-a',
+    ttlSeconds: 2,
+  })
+  const withoutCert = new EtcdElector({ endpoints: [server.clientUrl], tls: { ca: pki.ca }, name, identity: 'pod-b', ttlSeconds: 2 })
+  const recs = [new Recorder(withCert), new Recorder(withoutCert)]
+  t.teardown(() => Promise.all([withCert.stop(), withoutCert.stop()]))
+  await Promise.all([withCert.start(), withoutCert.start()])
+  await waitUntil(() => withCert.isLeader, 5000, 'the candidate with a client certificate elected')
+  await waitUntil(() => recs[1]!.of('error').length > 0, 5000, 'the other reports errors')
+  t.match(recs[1]!.of('error')[0]!.error.message, /could not grant an etcd lease/)
+  t.equal(withoutCert.isLeader, false)
 })
 
 t.test('an unreachable etcd gives error events and retries, never a crash', skip, async (t) => {

@@ -10,10 +10,16 @@ import { loadOptionalPeer } from './optional-peer'
 /** Options of {@link EtcdElector}. */
 export interface EtcdElectorOptions {
   /**
-   * etcd client URLs (`http://192.0.2.2:2379` or `192.0.2.2:2379`). Required
-   * unless `client` is given. For TLS or authentication pass a configured client.
+   * etcd client URLs: `http://192.0.2.2:2379` (or `192.0.2.2:2379`), or all
+   * `https://…` for TLS. Required unless `client` is given.
    */
   endpoints?: string[]
+  /**
+   * For https endpoints, PEM: the CA that signed etcd's certificate (default:
+   * the system's roots) and, where etcd requires client certificates
+   * (--client-cert-auth), this client's certificate and key.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer }
   /** Election name, the same for all candidates. */
   name: string
   /** This candidate's identity (stored as the key's value), unique among candidates. */
@@ -41,6 +47,8 @@ interface Session {
   ttlMs: number
   sentAt: number
 }
+
+const ENDPOINT = /^(https?:\/\/)?([^/\s:[\]]+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?\/?$/
 
 // etcd3 takes cockatiel policies; a pass-through keeps each call to one attempt.
 const passThrough = {
@@ -118,15 +126,24 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
         )
       }
       for (const endpoint of endpoints) {
-        if (typeof endpoint !== 'string' || !/^(http:\/\/)?[^/\s:]+(:\d+)?\/?$|^(http:\/\/)?\[[0-9a-fA-F:.]+\](:\d+)?\/?$/.test(endpoint)) {
+        if (typeof endpoint !== 'string' || !ENDPOINT.test(endpoint)) {
           throw new TypeError(
-            `EtcdElector: endpoint ${JSON.stringify(endpoint)} is not an http://host:port URL` +
-              (typeof endpoint === 'string' && endpoint.startsWith('https:')
-                ? ' (for TLS pass a client built with credentials)'
-                : ''),
+            `EtcdElector: endpoint ${JSON.stringify(endpoint)} is not an http(s)://host:port URL`,
           )
         }
       }
+      const secure = endpoints.filter((e) => e.startsWith('https://')).length
+      if (secure > 0 && secure < endpoints.length) {
+        throw new TypeError(`EtcdElector: endpoints mix http and https (${endpoints.join(', ')}); use one scheme`)
+      }
+      if (options.tls !== undefined && secure === 0) {
+        throw new TypeError('EtcdElector: tls is given but no endpoint is https://')
+      }
+      if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null || !options.tls.cert !== !options.tls.key)) {
+        throw new TypeError('EtcdElector: tls must be an object; cert and key go together')
+      }
+    } else if (options.endpoints !== undefined || options.tls !== undefined) {
+      throw new TypeError('EtcdElector: give either client or endpoints (and tls), not both')
     }
     this.options = options
     this.ttlMs = ttl * 1000
@@ -211,8 +228,20 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
       duration: delay,
       next: () => backoff(Math.min(delay * 2, keepAliveMs)),
     })
+    const tls = this.options.tls
+    const pem = (value: string | Buffer | undefined) => (typeof value === 'string' ? Buffer.from(value) : value)
     return new Etcd3Class({
       hosts: this.options.endpoints!,
+      // Without credentials etcd3 uses the system's roots for https endpoints.
+      ...(tls
+        ? {
+            credentials: {
+              rootCertificate: pem(tls.ca) as Buffer,
+              privateKey: pem(tls.key),
+              certChain: pem(tls.cert),
+            },
+          }
+        : {}),
       dialTimeout: this.keepAliveMs,
       // grpc-js backs reconnects off up to 2 minutes; cap that so a candidate
       // cut off for a while is back within a keep-alive interval of healing.

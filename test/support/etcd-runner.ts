@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -28,6 +29,14 @@ export function etcdTestOptions(): { skip?: string } {
   return { skip: reason }
 }
 
+/** TLS for the client URL (PEM files); with clientCertAuth etcd requires client certificates signed by caFile. */
+export interface EtcdTls {
+  certFile: string
+  keyFile: string
+  caFile: string
+  clientCertAuth?: boolean
+}
+
 const running = new Set<EtcdServer>()
 process.on('exit', () => {
   for (const server of running) server.killNow()
@@ -42,8 +51,9 @@ export class EtcdServer {
     private readonly child: ChildProcess,
     readonly clientPort: number,
     readonly dataDir: string,
+    private readonly tls?: EtcdTls,
   ) {
-    this.clientUrl = `http://127.0.0.1:${clientPort}`
+    this.clientUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()))
     const keep = (chunk: Buffer) => {
       this.logTail.push(...chunk.toString('utf8').split('\n').filter(Boolean))
@@ -58,17 +68,27 @@ export class EtcdServer {
   }
 
   /** Starts etcd and waits until /health says it is serving. */
-  static async start(options: { clientPort?: number } = {}): Promise<EtcdServer> {
+  static async start(options: { clientPort?: number; tls?: EtcdTls } = {}): Promise<EtcdServer> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vip-etcd-'))
     const [clientPort, peerPort] = await Promise.all([options.clientPort ?? freePort(), freePort()])
     const peerUrl = `http://127.0.0.1:${peerPort}`
+    const tls = options.tls
+    const scheme = tls ? 'https' : 'http'
+    const tlsFlags = tls
+      ? [
+          '--cert-file', tls.certFile,
+          '--key-file', tls.keyFile,
+          ...(tls.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.caFile] : []),
+        ]
+      : []
     const child = spawn(
       ETCD_BINARY,
       [
         '--name', 'test',
         '--data-dir', dataDir,
-        '--listen-client-urls', `http://127.0.0.1:${clientPort}`,
-        '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
+        '--listen-client-urls', `${scheme}://127.0.0.1:${clientPort}`,
+        '--advertise-client-urls', `${scheme}://127.0.0.1:${clientPort}`,
+        ...tlsFlags,
         '--listen-peer-urls', peerUrl,
         '--initial-advertise-peer-urls', peerUrl,
         '--initial-cluster', `test=${peerUrl}`,
@@ -78,7 +98,7 @@ export class EtcdServer {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
-    const server = new EtcdServer(child, clientPort, dataDir)
+    const server = new EtcdServer(child, clientPort, dataDir, tls)
     running.add(server)
     try {
       await server.waitHealthy(15_000)
@@ -142,7 +162,15 @@ export class EtcdServer {
 
   private healthy(): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = http.get(`${this.clientUrl}/health`, { timeout: 1000 }, (res) => {
+      const tls = this.tls
+      const get = (tls ? https.get : http.get) as typeof http.get
+      const tlsOptions = tls
+        ? {
+            ca: fs.readFileSync(tls.caFile),
+            ...(tls.clientCertAuth ? { cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) } : {}),
+          }
+        : {}
+      const req = get(`${this.clientUrl}/health`, { timeout: 1000, ...tlsOptions }, (res) => {
         let body = ''
         res.on('data', (chunk) => (body += chunk))
         res.on('end', () => resolve(res.statusCode === 200 && /"health":\s*"true"/.test(body)))
