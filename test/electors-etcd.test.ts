@@ -96,9 +96,11 @@ t.test('against a real etcd', skip, async (t) => {
 
   t.test('stop releases at once and a follower takes over through its watch', async (t) => {
     const name = uniqueName('stop')
-    const a = await running(t, name, 'pod-a')
+    // TTL 9 s: the fallback poll runs every 3 s, so a takeover well under
+    // that comes from the watch.
+    const a = await running(t, name, 'pod-a', { ttlSeconds: 9 })
     await waitUntil(() => a.elector.isLeader, 3000, 'a elected')
-    const b = await running(t, name, 'pod-b')
+    const b = await running(t, name, 'pod-b', { ttlSeconds: 9 })
     await sleep(1500)
     t.equal(b.elector.isLeader, false, 'b follows')
     const stoppedAt = monotonicNow()
@@ -106,8 +108,8 @@ t.test('against a real etcd', skip, async (t) => {
     t.equal(a.rec.last('deposed')?.reason, 'stopped')
     await waitUntil(() => b.elector.isLeader, 3000, 'b elected')
     const takeover = b.rec.of('elected')[0]!.at - stoppedAt
-    t.ok(takeover < 400, `b took over ${Math.round(takeover)} ms after stop() began (no polling wait)`)
-    t.comment(`etcd TTL 2 s: takeover after leader stop ${takeover.toFixed(0)} ms`)
+    t.ok(takeover < 500, `b took over ${Math.round(takeover)} ms after stop() began (poll interval 3 s)`)
+    t.comment(`etcd: takeover after leader stop ${takeover.toFixed(0)} ms`)
   })
 
   t.test('a leader that dies without releasing is replaced after its lease expires', async (t) => {
@@ -146,6 +148,20 @@ t.test('against a real etcd', skip, async (t) => {
     t.equal(a.elector.isLeader, false, 'a stays follower')
     t.equal(b.elector.isLeader, true, 'b stays leader')
     t.ok(a.rec.of('error').length > 0, 'a reported the failed keep-alives')
+  })
+
+  t.test('a host can pass its own client, which stop() leaves open', async (t) => {
+    const client = inspector(server)
+    t.teardown(() => client.close())
+    const elector = new EtcdElector({ client, name: uniqueName('client'), identity: 'pod-a', ttlSeconds: 2 })
+    await elector.start()
+    await waitUntil(() => elector.isLeader, 3000, 'elected')
+    await elector.stop()
+    t.equal((await client.get(elector.key).exec()).kvs.length, 0, 'released, and the client still works')
+    t.throws(() => new EtcdElector({ client, endpoints: [server.clientUrl], name: 'x', identity: 'y' }), {
+      name: 'TypeError',
+      message: /either client or endpoints/,
+    })
   })
 
   t.test('the leader key deleted from outside deposes the leader', async (t) => {

@@ -7,7 +7,7 @@ import { monotonicNow } from '../src/clock'
 import { KubernetesLeaseElector, loadDefaultKubeConfig } from '../src/electors/kubernetes'
 import { loadOptionalPeer } from '../src/electors/optional-peer'
 import { FakeLeaseApi } from './support/fake-lease-api'
-import { kubeCandidate, LEASE, loadK8s, NAMESPACE } from './support/kube'
+import { kubeCandidate, kubeConfigFor, LEASE, loadK8s, NAMESPACE } from './support/kube'
 import { Recorder, sleep, waitUntil } from './support/recorder'
 import { collectUnhandledRejections } from './support/unhandled'
 
@@ -117,6 +117,17 @@ t.test('a single candidate creates the Lease, becomes leader and renews', async 
   t.not(renewed.spec.renewTime, lease.spec.renewTime, 'renewTime moves')
   t.equal(renewed.spec.leaseTransitions, 0)
   t.same(rec.of('error'), [])
+})
+
+t.test('a host can pass its own CoordinationV1Api client', async (t) => {
+  const api = await fakeApi(t)
+  const k8s = await loadK8s()
+  const client = (await kubeConfigFor(api, 'pod-a')).makeApiClient(k8s.CoordinationV1Api)
+  const elector = new KubernetesLeaseElector({ namespace: NAMESPACE, name: LEASE, identity: 'pod-a', client })
+  t.teardown(() => elector.stop())
+  await elector.start()
+  await waitUntil(() => elector.isLeader, 3000, 'elected')
+  t.equal(api.requests[0]!.token, 'pod-a', 'through the given client')
 })
 
 t.test('start and stop are idempotent; start after stop is refused', async (t) => {
