@@ -1,0 +1,590 @@
+// Leader election on a coordination.k8s.io/v1 Lease with client-go's
+// leader-election semantics (the record, the timing rule, release on cancel),
+// except that every deadline is measured on this process's CLOCK_MONOTONIC.
+// docs/electors.md explains the timing argument.
+import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node'
+import { monotonicNow } from '../clock'
+import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
+import { loadOptionalPeer } from './optional-peer'
+
+/** Options of {@link KubernetesLeaseElector}. */
+export interface KubernetesLeaseElectorOptions {
+  /** Namespace of the Lease (an RFC 1123 label). */
+  namespace: string
+  /** Name of the Lease (an RFC 1123 subdomain). All candidates use the same one. */
+  name: string
+  /** This candidate's identity, unique among candidates: the pod name, typically. */
+  identity: string
+  /**
+   * How long followers wait, measured on their own clock from the last change
+   * they saw, before they consider the lease abandoned. Whole seconds (it is
+   * written into the Lease). Default 15.
+   */
+  leaseDurationSeconds?: number
+  /**
+   * How long the leader keeps leadership without a successful renew. Must be
+   * less than leaseDurationSeconds. Default 10.
+   */
+  renewDeadlineSeconds?: number
+  /**
+   * Interval between attempts (followers add up to 20 % jitter). The renew
+   * deadline must exceed 1.2 × this. Default 2.
+   */
+  retryPeriodSeconds?: number
+  /**
+   * Client configuration. Default: in-cluster (service account) when
+   * KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set, otherwise
+   * `loadFromDefault()` ($KUBECONFIG, ~/.kube/config).
+   */
+  kubeConfig?: KubeConfig
+  /** A ready client; takes precedence over `kubeConfig`. */
+  client?: CoordinationV1Api
+  /**
+   * On `stop()`, clear holderIdentity (and set leaseDurationSeconds to 1) so a
+   * follower takes over within one retry period, like client-go's
+   * ReleaseOnCancel. Default true.
+   */
+  releaseOnStop?: boolean
+}
+
+/** The calls this elector makes; a CoordinationV1Api satisfies it. */
+type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>
+type CallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1]
+
+/** client-go's JitterFactor: followers retry every retryPeriod × [1, 1.2). */
+const JITTER_FACTOR = 1.2
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/**
+ * Leader election over a Kubernetes Lease object, compatible with client-go
+ * candidates using the same Lease and timings.
+ *
+ * - A follower takes the Lease when it is free (no holder) or when the record
+ *   has not changed for leaseDurationSeconds, as measured on this process's
+ *   monotonic clock from the moment it saw the record change. Timestamps in
+ *   the record are written for humans and client-go but never trusted, so a
+ *   skewed clock cannot make two leaders.
+ * - Every write names the resourceVersion it was based on; the API server's
+ *   409 Conflict settles races.
+ * - The leader's deadline is the monotonic instant it sent its last successful
+ *   write plus renewDeadlineSeconds. It gives up (`deposed`) shortly before
+ *   that if no renew succeeded.
+ *
+ * RBAC: get, create and update on `leases` in group coordination.k8s.io.
+ */
+export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElector {
+  readonly namespace: string
+  readonly name: string
+  readonly identity: string
+  readonly leaseDurationSeconds: number
+  readonly renewDeadlineSeconds: number
+  readonly retryPeriodSeconds: number
+
+  private readonly options: KubernetesLeaseElectorOptions
+  private readonly renewDeadlineMs: number
+  private readonly retryMs: number
+  /** How long before its deadline a leader without a successful renew steps down. */
+  private readonly stepDownLeadMs: number
+  private readonly label: string
+
+  private api?: LeaseApi
+  private starting?: Promise<void>
+  private stopping?: Promise<void>
+  private stopped = false
+  private loop?: Promise<void>
+  private readonly stopController = new AbortController()
+  /** The request in flight; aborted when leadership is given up or on stop. */
+  private inFlight?: AbortController
+  private leader = false
+  private deadline = 0
+  private stepDownTimer?: NodeJS.Timeout
+  /** The last record seen and when (monotonic) it was first seen in that state. */
+  private observed?: { lease: V1Lease; key: string; at: number }
+  /** A write was sent whose outcome is unknown, so we may hold the Lease. */
+  private mayHold = false
+  private warnedNoErrorListener = false
+
+  constructor(options: KubernetesLeaseElectorOptions) {
+    super()
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`KubernetesLeaseElector: options must be an object, got ${String(options)}`)
+    }
+    this.namespace = requireName('namespace', options.namespace, DNS_LABEL, 63)
+    this.name = requireName('name', options.name, DNS_SUBDOMAIN, 253)
+    if (typeof options.identity !== 'string' || options.identity.trim() === '') {
+      throw new TypeError(
+        `KubernetesLeaseElector: identity must be a non-empty string unique to this candidate (the pod name), got ${JSON.stringify(options.identity)}`,
+      )
+    }
+    this.identity = options.identity
+    this.leaseDurationSeconds = seconds('leaseDurationSeconds', options.leaseDurationSeconds, 15)
+    this.renewDeadlineSeconds = seconds('renewDeadlineSeconds', options.renewDeadlineSeconds, 10)
+    this.retryPeriodSeconds = seconds('retryPeriodSeconds', options.retryPeriodSeconds, 2)
+    if (!Number.isInteger(this.leaseDurationSeconds)) {
+      throw new RangeError(
+        `KubernetesLeaseElector: leaseDurationSeconds must be a whole number of seconds (the Lease field is an integer), got ${this.leaseDurationSeconds}`,
+      )
+    }
+    // client-go's validation, with the same reasoning: the leader must give up
+    // before followers may take over, and at least one jittered retry must fit
+    // inside the renew deadline.
+    if (this.leaseDurationSeconds <= this.renewDeadlineSeconds) {
+      throw new RangeError(
+        `KubernetesLeaseElector: leaseDurationSeconds (${this.leaseDurationSeconds}) must be greater than renewDeadlineSeconds (${this.renewDeadlineSeconds})`,
+      )
+    }
+    if (this.renewDeadlineSeconds <= JITTER_FACTOR * this.retryPeriodSeconds) {
+      throw new RangeError(
+        `KubernetesLeaseElector: renewDeadlineSeconds (${this.renewDeadlineSeconds}) must be greater than ${JITTER_FACTOR} × retryPeriodSeconds (${this.retryPeriodSeconds})`,
+      )
+    }
+    this.options = options
+    this.renewDeadlineMs = this.renewDeadlineSeconds * 1000
+    this.retryMs = this.retryPeriodSeconds * 1000
+    this.stepDownLeadMs = Math.min(1000, this.renewDeadlineMs / 10)
+    this.label = `KubernetesLeaseElector ${this.namespace}/${this.name} (${this.identity})`
+  }
+
+  get isLeader(): boolean {
+    return this.leader
+  }
+
+  /**
+   * Loads the client (importing @kubernetes/client-node unless a client was
+   * given) and starts campaigning in the background. Rejects only when the
+   * client cannot be set up (package missing, unreadable kubeconfig); an
+   * unreachable API server is reported through `error` events while the
+   * elector keeps retrying.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.begin()
+    return this.starting
+  }
+
+  /**
+   * Stops campaigning. A leader emits `deposed` first, then (unless
+   * releaseOnStop is false) clears holderIdentity in the Lease so a follower
+   * takes over within one retry period. Never rejects; release failures are
+   * reported as `error` events.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.end()
+    return this.stopping
+  }
+
+  private async begin(): Promise<void> {
+    if (this.stopped) throw new Error(`${this.label}: start() after stop(); create a new elector`)
+    const api = this.options.client ?? (await this.makeClient())
+    if (this.stopped) return
+    this.api = api
+    this.loop = this.run()
+  }
+
+  private async end(): Promise<void> {
+    this.stopped = true
+    const wasLeader = this.leader
+    if (this.leader) this.loseLeadership('stopped')
+    this.stopController.abort()
+    await this.starting?.catch(() => undefined)
+    await this.loop
+    if (this.api && this.options.releaseOnStop !== false && (wasLeader || this.mayHold)) {
+      await this.release(this.api)
+    }
+  }
+
+  private async makeClient(): Promise<LeaseApi> {
+    const k8s = await loadOptionalPeer<typeof import('@kubernetes/client-node')>(
+      '@kubernetes/client-node',
+      'KubernetesLeaseElector',
+      '^1.0.0',
+    )
+    let kubeConfig = this.options.kubeConfig
+    if (!kubeConfig) {
+      kubeConfig = new k8s.KubeConfig()
+      try {
+        loadDefaultKubeConfig(kubeConfig)
+      } catch (error) {
+        throw new Error(`${this.label}: could not load a kubeconfig: ${describe(error)}`, { cause: error })
+      }
+    }
+    return kubeConfig.makeApiClient(k8s.CoordinationV1Api)
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.leader) await this.renew()
+        else await this.tryAcquire()
+      } catch (error) {
+        this.report(error, 'unexpected failure')
+      }
+      if (this.stopped) break
+      // The leader renews every retry period; followers spread out a little so
+      // they do not poll in lockstep.
+      const jitter = this.leader ? 1 : 1 + (JITTER_FACTOR - 1) * Math.random()
+      await this.sleep(this.retryMs * jitter)
+    }
+  }
+
+  private async tryAcquire(): Promise<void> {
+    const api = this.api!
+    let lease: V1Lease
+    try {
+      lease = await this.call(this.renewDeadlineMs, (o) =>
+        api.readNamespacedLease({ name: this.name, namespace: this.namespace }, o),
+      )
+    } catch (error) {
+      if (httpStatus(error) === 404) return this.create(api)
+      return this.report(error, 'could not read the Lease')
+    }
+    this.observe(lease)
+    const holder = lease.spec?.holderIdentity ?? ''
+    if (holder !== '' && holder !== this.identity && !this.observedExpired()) return
+    await this.update(api, lease, this.renewDeadlineMs)
+  }
+
+  private async renew(): Promise<void> {
+    const api = this.api!
+    // Renew from the record we wrote last; if someone changed it since, the
+    // server says 409 and we look again.
+    let from = this.observed!.lease
+    for (let attempt = 0; attempt < 2 && this.leader; attempt++) {
+      const remaining = this.deadline - this.stepDownLeadMs - monotonicNow()
+      if (remaining <= 0) return
+      const outcome = await this.update(api, from, remaining)
+      if (outcome !== 'conflict' || !this.leader) return
+      try {
+        from = await this.call(this.deadline - this.stepDownLeadMs - monotonicNow(), (o) =>
+          api.readNamespacedLease({ name: this.name, namespace: this.namespace }, o),
+        )
+      } catch (error) {
+        if (httpStatus(error) === 404) return this.loseLeadership('the Lease object was deleted')
+        return this.report(error, 'could not read the Lease after a conflict')
+      }
+      this.observe(from)
+      const holder = from.spec?.holderIdentity ?? ''
+      if (holder !== this.identity) {
+        return this.loseLeadership(`the Lease is now held by ${JSON.stringify(holder)}`)
+      }
+    }
+  }
+
+  private async create(api: LeaseApi): Promise<void> {
+    const now = new MicroTime()
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: this.leaseDurationSeconds,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 0,
+      },
+    }
+    const sentAt = monotonicNow()
+    this.mayHold = true
+    try {
+      const created = await this.call(this.renewDeadlineMs, (o) =>
+        api.createNamespacedLease({ namespace: this.namespace, body }, o),
+      )
+      this.observe(created)
+      this.wrote(sentAt)
+    } catch (error) {
+      const status = httpStatus(error)
+      if (status !== undefined) this.mayHold = this.leader
+      // 409 AlreadyExists: another candidate created it first; read it next round.
+      if (status !== 409) this.report(error, 'could not create the Lease')
+    }
+  }
+
+  /** Writes us as holder over `from` (acquire or renew), conditional on its resourceVersion. */
+  private async update(
+    api: LeaseApi,
+    from: V1Lease,
+    timeoutMs: number,
+  ): Promise<'ok' | 'conflict' | 'failed'> {
+    const spec = from.spec ?? {}
+    const renewing = spec.holderIdentity === this.identity
+    const now = new MicroTime()
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: from.metadata,
+      spec: {
+        ...spec,
+        holderIdentity: this.identity,
+        leaseDurationSeconds: this.leaseDurationSeconds,
+        acquireTime: renewing && spec.acquireTime ? spec.acquireTime : now,
+        renewTime: now,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1),
+      },
+    }
+    const sentAt = monotonicNow()
+    this.mayHold = true
+    try {
+      const updated = await this.call(timeoutMs, (o) =>
+        api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, o),
+      )
+      this.observe(updated)
+      this.wrote(sentAt)
+      return 'ok'
+    } catch (error) {
+      const status = httpStatus(error)
+      if (status !== undefined) this.mayHold = this.leader
+      if (status === 409) return 'conflict'
+      if (status === 404 && this.leader) {
+        this.loseLeadership('the Lease object was deleted')
+        return 'failed'
+      }
+      this.report(error, this.leader ? 'could not renew the Lease' : 'could not acquire the Lease')
+      return 'failed'
+    }
+  }
+
+  /** A write sent at `sentAt` succeeded: we hold the Lease until sentAt + renewDeadline. */
+  private wrote(sentAt: number): void {
+    if (this.stopped) return // stop() releases what we just wrote
+    const deadline = sentAt + this.renewDeadlineMs
+    if (!this.leader) {
+      this.leader = true
+      this.deadline = deadline
+      this.armStepDown()
+      this.emitSafely('elected', { deadline })
+    } else if (deadline > this.deadline) {
+      this.deadline = deadline
+      this.armStepDown()
+      this.emitSafely('renewed', { deadline })
+    }
+  }
+
+  private armStepDown(): void {
+    clearTimeout(this.stepDownTimer)
+    const giveUpAt = this.deadline - this.stepDownLeadMs
+    this.stepDownTimer = setTimeout(
+      () => this.loseLeadership(`no successful renew within renewDeadlineSeconds (${this.renewDeadlineSeconds} s)`),
+      Math.max(0, giveUpAt - monotonicNow()),
+    )
+  }
+
+  private loseLeadership(reason: string): void {
+    if (!this.leader) return
+    this.leader = false
+    clearTimeout(this.stepDownTimer)
+    // A renew still in flight must not count for leadership we gave up.
+    this.inFlight?.abort(new Interrupted('leadership given up'))
+    this.emitSafely('deposed', reason)
+  }
+
+  private observe(lease: V1Lease): void {
+    const spec = lease.spec ?? {}
+    const key = [lease.metadata?.resourceVersion, spec.holderIdentity, timeText(spec.renewTime)].join('\u0000')
+    if (this.observed?.key === key) this.observed.lease = lease
+    else this.observed = { lease, key, at: monotonicNow() }
+  }
+
+  /** True once the observed record has been unchanged for its lease duration, by our clock. */
+  private observedExpired(): boolean {
+    const recorded = this.observed!.lease.spec?.leaseDurationSeconds
+    // A record without a duration gets ours: waiting longer is the safe side.
+    const durationS = typeof recorded === 'number' && recorded > 0 ? recorded : this.leaseDurationSeconds
+    return monotonicNow() >= this.observed!.at + durationS * 1000
+  }
+
+  private async release(api: LeaseApi): Promise<void> {
+    const signal = new AbortController().signal
+    // A renew aborted by stop() may still have been applied, so read before
+    // writing, and retry once if something changed under us.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let lease: V1Lease
+      try {
+        lease = await this.call(
+          this.renewDeadlineMs,
+          (o) => api.readNamespacedLease({ name: this.name, namespace: this.namespace }, o),
+          signal,
+        )
+      } catch (error) {
+        if (httpStatus(error) !== 404) this.report(error, 'could not read the Lease to release it')
+        return
+      }
+      if (lease.spec?.holderIdentity !== this.identity) return
+      const now = new MicroTime()
+      const body: V1Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: lease.metadata,
+        // client-go's release: no holder, a 1 s lease for clients that ignore
+        // the empty holder, transitions kept.
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
+      }
+      try {
+        await this.call(
+          this.renewDeadlineMs,
+          (o) => api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }, o),
+          signal,
+        )
+        return
+      } catch (error) {
+        if (httpStatus(error) === 409) continue
+        this.report(error, 'could not release the Lease')
+        return
+      }
+    }
+  }
+
+  /**
+   * Runs one API call, aborted after `timeoutMs`, on stop (unless another
+   * parent signal is given) or when leadership is given up.
+   */
+  private async call<T>(
+    timeoutMs: number,
+    send: (options: CallOptions) => Promise<T>,
+    parent: AbortSignal = this.stopController.signal,
+  ): Promise<T> {
+    const controller = new AbortController()
+    const onParentAbort = () => controller.abort(new Interrupted('stopped'))
+    if (parent.aborted) onParentAbort()
+    else parent.addEventListener('abort', onParentAbort, { once: true })
+    const timer = setTimeout(
+      () => controller.abort(new Error(`no answer within ${Math.round(timeoutMs)} ms`)),
+      Math.max(0, timeoutMs),
+    )
+    this.inFlight = controller
+    try {
+      return await send(withSignal(controller.signal))
+    } catch (error) {
+      if (controller.signal.aborted) throw controller.signal.reason
+      throw error
+    } finally {
+      clearTimeout(timer)
+      parent.removeEventListener('abort', onParentAbort)
+      if (this.inFlight === controller) this.inFlight = undefined
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const signal = this.stopController.signal
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve()
+      const done = () => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  private emitSafely<E extends keyof ElectorEvents>(event: E, ...args: Parameters<ElectorEvents[E]>): void {
+    try {
+      ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
+    } catch (error) {
+      this.report(error, `a '${event}' listener threw`)
+    }
+  }
+
+  private report(error: unknown, context: string): void {
+    if (error instanceof Interrupted) return
+    const wrapped = new Error(`${this.label}: ${context}: ${describe(error)}`, { cause: error })
+    if (this.listenerCount('error') === 0) {
+      // An unhandled 'error' event would throw inside the campaign loop.
+      if (!this.warnedNoErrorListener) {
+        this.warnedNoErrorListener = true
+        process.emitWarning(`${wrapped.message} (add an 'error' listener to see every such problem)`)
+      }
+      return
+    }
+    try {
+      this.emit('error', wrapped)
+    } catch {
+      // An error listener that throws has nowhere left to report to.
+    }
+  }
+}
+
+/**
+ * Loads the in-cluster configuration when the service environment variables
+ * are set, else the default kubeconfig (as kubectl finds it).
+ */
+export function loadDefaultKubeConfig(kubeConfig: KubeConfig): void {
+  if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) kubeConfig.loadFromCluster()
+  else kubeConfig.loadFromDefault()
+}
+
+/** Why we aborted a request ourselves (not a timeout): nothing to report. */
+class Interrupted extends Error {}
+
+/** V1MicroTime's serialisation (RFC 3339 with microseconds), which the API server requires. */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().slice(0, -1) + '000Z'
+  }
+}
+
+// The generated client's middleware API expects its own minimal Observable;
+// only `toPromise()` is ever called on what a middleware returns.
+function withSignal(signal: AbortSignal): CallOptions {
+  const observableOf = <T>(value: T) => ({ toPromise: () => Promise.resolve(value) })
+  return {
+    middleware: [
+      {
+        pre: (context: { setSignal(signal: AbortSignal): void }) => {
+          context.setSignal(signal)
+          return observableOf(context)
+        },
+        post: (response: unknown) => observableOf(response),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  } as unknown as CallOptions
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'number' ? code : undefined
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const status = httpStatus(error)
+  if (status !== undefined) {
+    // ApiException carries the API server's Status object as its body.
+    const body = (error as { body?: unknown }).body
+    let message: unknown
+    try {
+      message = (typeof body === 'string' ? JSON.parse(body) : body)?.message
+    } catch {
+      message = undefined
+    }
+    return `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`
+  }
+  const code = (error as NodeJS.ErrnoException).code
+  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message
+}
+
+function timeText(value: unknown): string {
+  return value instanceof Date ? value.toISOString() : String(value ?? '')
+}
+
+function requireName(field: string, value: unknown, pattern: RegExp, max: number): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`KubernetesLeaseElector: ${field} must be a non-empty string, got ${JSON.stringify(value)}`)
+  }
+  if (value.length > max || !pattern.test(value)) {
+    throw new TypeError(
+      `KubernetesLeaseElector: ${field} ${JSON.stringify(value)} is not a valid Kubernetes name (lower-case letters, digits, '-'${field === 'name' ? " and '.'" : ''}, at most ${max} characters)`,
+    )
+  }
+  return value
+}
+
+function seconds(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`KubernetesLeaseElector: ${field} must be a positive number of seconds, got ${String(value)}`)
+  }
+  return value
+}

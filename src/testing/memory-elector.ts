@@ -1,0 +1,200 @@
+// A complete, small elector over an in-memory lease table. It is what
+// docs/electors.md walks through as "writing your own elector", and it lets a
+// host test its announcer integration (and the conformance kit test itself)
+// without a Kubernetes or etcd backend. Candidates must share one process.
+import { monotonicNow } from '../clock'
+import { ElectorEmitter, type LeaderElector } from '../elector'
+
+/**
+ * A lease table shared by candidates in one process, standing in for any
+ * store with an atomic "take it if free, expired or mine" operation (a
+ * database row, Redis `SET NX PX` plus a compare-and-renew script...).
+ * Requests take `latencyMs` each way; a partitioned candidate's requests never
+ * arrive, as over a cut network link.
+ */
+export class MemoryLeaseStore {
+  private holder?: { identity: string; expiresAt: number }
+  private readonly cut = new Map<string, Set<(error: Error) => void>>()
+
+  constructor(readonly latencyMs = 2) {}
+
+  /**
+   * Takes or renews the lease for `ttlMs`, counted from when the request
+   * arrives (never before it was sent). Resolves true if `identity` now holds it.
+   */
+  async acquire(identity: string, ttlMs: number): Promise<boolean> {
+    await this.travel(identity)
+    const now = monotonicNow()
+    const held = this.holder && this.holder.identity !== identity && this.holder.expiresAt > now
+    if (!held) this.holder = { identity, expiresAt: now + ttlMs }
+    await this.travel(identity)
+    return !held
+  }
+
+  /** Frees the lease if `identity` holds it. */
+  async release(identity: string): Promise<void> {
+    await this.travel(identity)
+    if (this.holder?.identity === identity) this.holder = undefined
+  }
+
+  /** Who holds an unexpired lease, if anyone. */
+  get currentHolder(): string | undefined {
+    return this.holder && this.holder.expiresAt > monotonicNow() ? this.holder.identity : undefined
+  }
+
+  /**
+   * Cuts `identity` off: its requests hang. The returned function heals the
+   * link; requests caught in the partition then fail (connection reset).
+   */
+  partition(identity: string): () => void {
+    const pending = new Set<(error: Error) => void>()
+    this.cut.set(identity, pending)
+    return () => {
+      if (this.cut.get(identity) !== pending) return
+      this.cut.delete(identity)
+      for (const fail of pending) fail(new Error('connection reset after a partition'))
+    }
+  }
+
+  private travel(identity: string): Promise<void> {
+    const pending = this.cut.get(identity)
+    if (pending) return new Promise((_, reject) => pending.add(reject))
+    return new Promise((resolve) => setTimeout(resolve, this.latencyMs))
+  }
+}
+
+/** Options of {@link MemoryLeaseElector}. */
+export interface MemoryLeaseElectorOptions {
+  /** This candidate's name in the store. */
+  identity: string
+  /** Lease length. Default 1000 ms. */
+  ttlMs?: number
+}
+
+/**
+ * Leader election over a {@link MemoryLeaseStore}: the pattern every lease-
+ * based elector follows.
+ *
+ * - Try to take or renew the lease every ttl/3.
+ * - A success whose request was *sent* at `t` grants leadership until
+ *   `t + ttl − margin`: the store counts the ttl from arrival, which is later.
+ * - Without a success, give up (`deposed`) one margin before that deadline;
+ *   never wait for an answer past it.
+ * - On stop, say `deposed` first, then release, so another takes over at once.
+ */
+export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector {
+  readonly identity: string
+  private readonly ttlMs: number
+  private readonly marginMs: number
+  private leader = false
+  private deadline = 0
+  private running = false
+  private stopping?: Promise<void>
+  private loop?: Promise<void>
+  private tick?: NodeJS.Timeout
+  private stepDown?: NodeJS.Timeout
+  private wake?: () => void
+
+  constructor(
+    private readonly store: MemoryLeaseStore,
+    options: MemoryLeaseElectorOptions,
+  ) {
+    super()
+    if (typeof options?.identity !== 'string' || options.identity === '') {
+      throw new TypeError(`MemoryLeaseElector: identity must be a non-empty string, got ${JSON.stringify(options?.identity)}`)
+    }
+    const ttlMs = options.ttlMs ?? 1000
+    if (!Number.isFinite(ttlMs) || ttlMs < 30) {
+      throw new RangeError(`MemoryLeaseElector: ttlMs must be a number ≥ 30, got ${String(ttlMs)}`)
+    }
+    this.identity = options.identity
+    this.ttlMs = ttlMs
+    this.marginMs = ttlMs / 10
+  }
+
+  get isLeader(): boolean {
+    return this.leader
+  }
+
+  async start(): Promise<void> {
+    if (this.stopping) throw new Error('MemoryLeaseElector: start() after stop()')
+    if (this.running) return
+    this.running = true
+    this.loop = this.campaign()
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.running = false
+      clearTimeout(this.tick)
+      this.wake?.()
+      this.lose('stopped')
+      await this.loop
+      // Even a follower: an attempt cut short by stop() may have won.
+      await withTimeout(this.store.release(this.identity), this.ttlMs / 3).catch(() => undefined)
+    })()
+    return this.stopping
+  }
+
+  private async campaign(): Promise<void> {
+    while (this.running) {
+      await this.attempt()
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+        this.tick = setTimeout(resolve, this.ttlMs / 3)
+      })
+    }
+  }
+
+  private async attempt(): Promise<void> {
+    const sentAt = monotonicNow()
+    // Never wait for an answer past the point where we would give up.
+    const patienceMs = this.leader ? this.deadline - this.marginMs - sentAt : this.ttlMs / 3
+    let won: boolean
+    try {
+      won = await withTimeout(this.store.acquire(this.identity, this.ttlMs), patienceMs)
+    } catch (error) {
+      // An 'error' event nobody listens to would throw.
+      if (this.running && this.listenerCount('error') > 0) this.emit('error', error as Error)
+      return
+    }
+    if (!this.running) return
+    if (!won) return this.lose('the lease is held by another candidate')
+    const deadline = sentAt + this.ttlMs - this.marginMs
+    if (!this.leader) {
+      this.leader = true
+      this.deadline = deadline
+      this.armStepDown()
+      this.emit('elected', { deadline })
+    } else if (deadline > this.deadline) {
+      this.deadline = deadline
+      this.armStepDown()
+      this.emit('renewed', { deadline })
+    }
+  }
+
+  private armStepDown(): void {
+    clearTimeout(this.stepDown)
+    this.stepDown = setTimeout(
+      () => this.lose('no successful renewal in time'),
+      this.deadline - this.marginMs - monotonicNow(),
+    )
+  }
+
+  private lose(reason: string): void {
+    if (!this.leader) return
+    this.leader = false
+    clearTimeout(this.stepDown)
+    this.emit('deposed', reason)
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(ms)} ms`)), Math.max(0, ms))
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error) => (clearTimeout(timer), reject(error)),
+    )
+  })
+}

@@ -1,0 +1,229 @@
+// The conformance kit itself: it passes a correct elector and catches
+// deliberately broken ones, each with a message that says what went wrong.
+import t from 'tap'
+import { monotonicNow } from '../src/clock'
+import { ElectorEmitter, type LeaderElector } from '../src/elector'
+import {
+  assertConformance,
+  formatTimeline,
+  MemoryLeaseElector,
+  MemoryLeaseStore,
+  runElectorConformance,
+  type ConformanceReport,
+} from '../src/testing'
+import { collectUnhandledRejections } from './support/unhandled'
+
+const unhandled = collectUnhandledRejections()
+const quick = { timeoutMs: 3000, settleMs: 500 }
+
+/** Forwards a MemoryLeaseElector's events; subclasses break one rule. */
+class Wrapper extends ElectorEmitter implements LeaderElector {
+  protected claimed = false
+  protected stopping = false
+  constructor(readonly inner: MemoryLeaseElector) {
+    super()
+    inner.on('elected', (lease) => this.onElected(lease.deadline))
+    inner.on('renewed', (lease) => this.onRenewed(lease.deadline))
+    inner.on('deposed', (reason) => this.onDeposed(reason))
+  }
+  get isLeader() {
+    return this.claimed
+  }
+  start() {
+    return this.inner.start()
+  }
+  async stop() {
+    this.stopping = true
+    await this.inner.stop()
+  }
+  protected onElected(deadline: number) {
+    this.claimed = true
+    this.emit('elected', { deadline })
+  }
+  protected onRenewed(deadline: number) {
+    this.emit('renewed', { deadline })
+  }
+  protected onDeposed(reason: string) {
+    this.claimed = false
+    this.emit('deposed', reason)
+  }
+}
+
+/** Keeps claiming leadership when its backend is unreachable. */
+class NeverGivesUp extends Wrapper {
+  protected override onElected(deadline: number) {
+    if (!this.claimed) super.onElected(deadline)
+  }
+  protected override onDeposed(reason: string) {
+    if (this.stopping) super.onDeposed(reason)
+  }
+}
+
+/** Says deposed on every stop(), leader or not. */
+class DeposedWithoutElected extends Wrapper {
+  override async stop() {
+    if (!this.claimed && !this.stopping) this.emit('deposed', 'stopped')
+    await super.stop()
+  }
+}
+
+/** Its second renewal announces a deadline 50 ms before the one in force. */
+class ShrinkingDeadline extends Wrapper {
+  private renewals = 0
+  private announced = 0
+  protected override onElected(deadline: number) {
+    this.announced = deadline
+    super.onElected(deadline)
+  }
+  protected override onRenewed(deadline: number) {
+    this.announced = ++this.renewals === 2 ? this.announced - 50 : deadline
+    super.onRenewed(this.announced)
+  }
+}
+
+/** Every candidate declares itself leader, and renews on its own timer. */
+class EveryoneLeads extends ElectorEmitter implements LeaderElector {
+  private timer?: NodeJS.Timeout
+  private leader = false
+  get isLeader() {
+    return this.leader
+  }
+  async start() {
+    if (this.leader) return
+    this.leader = true
+    this.emit('elected', { deadline: monotonicNow() + 1000 })
+    this.timer = setInterval(() => this.emit('renewed', { deadline: monotonicNow() + 1000 }), 300)
+  }
+  async stop() {
+    clearInterval(this.timer)
+    if (this.leader) {
+      this.leader = false
+      this.emit('deposed', 'stopped')
+    }
+  }
+}
+
+function memoryCandidates(wrap?: (inner: MemoryLeaseElector) => LeaderElector) {
+  const store = new MemoryLeaseStore()
+  const electors: MemoryLeaseElector[] = []
+  return {
+    create: (index: number) => {
+      const inner = new MemoryLeaseElector(store, { identity: `candidate-${index}`, ttlMs: 300 })
+      electors[index] = inner
+      return wrap ? wrap(inner) : inner
+    },
+    partition: async (_elector: LeaderElector, index: number) => store.partition(`candidate-${index}`),
+  }
+}
+
+function check(report: ConformanceReport, id: string) {
+  return report.checks.find((c) => c.id === id)!
+}
+
+t.test('a correct elector passes every check', async (t) => {
+  const report = await runElectorConformance({ name: 'memory', candidates: 3, ...memoryCandidates(), ...quick })
+  assertConformance(t, report)
+  t.equal(report.ok, true)
+  t.same(
+    report.checks.map((c) => c.status),
+    report.checks.map(() => 'pass'),
+    'nothing skipped with three candidates and a partition hook',
+  )
+  const m = report.measurements
+  t.ok(m.takeoverAfterStopMs! < 300, `takeover after stop ${m.takeoverAfterStopMs} ms (a renew round: 100 ms)`)
+  t.ok(m.deposedBeforeDeadlineMs! > 0, `partitioned leader deposed ${m.deposedBeforeDeadlineMs} ms before its deadline`)
+  t.ok(m.samples > 100, `${m.samples} isLeader samples`)
+})
+
+t.test('a single candidate skips what needs more', async (t) => {
+  const report = await runElectorConformance({ name: 'memory-1', candidates: 1, ...memoryCandidates(), ...quick })
+  t.equal(report.ok, true)
+  t.equal(check(report, 'stop-takeover').status, 'skip')
+  t.equal(check(report, 'stop-takeover').message, 'needs at least two candidates')
+  t.equal(check(report, 'partition').status, 'pass', 'gives up alone too')
+})
+
+t.test('two candidates claiming leadership at once fail, with who and when', async (t) => {
+  const report = await runElectorConformance({
+    name: 'everyone-leads',
+    candidates: 3,
+    create: () => new EveryoneLeads(),
+    ...quick,
+  })
+  t.equal(report.ok, false)
+  const single = check(report, 'single-leader')
+  t.equal(single.status, 'fail')
+  t.match(single.message, /^two leaders at once: candidates 0 and 1 and 2 all reported isLeader at \+\d+ ms \(max 3 at one sample\)$/)
+  const overlap = check(report, 'no-overlap')
+  t.equal(overlap.status, 'fail')
+  t.match(overlap.message, /candidates 0 and 1 were both leader from \+\d+ ms to \+\d+ ms/)
+})
+
+t.test('a leader that never gives up when partitioned fails the partition check', async (t) => {
+  const report = await runElectorConformance({
+    name: 'never-gives-up',
+    candidates: 3,
+    ...memoryCandidates((inner) => new NeverGivesUp(inner)),
+    ...quick,
+  })
+  t.equal(report.ok, false)
+  const partition = check(report, 'partition')
+  t.equal(partition.status, 'fail')
+  t.match(partition.message, /candidate \d never gave up: still leader \d+ ms after the partition, \d+ ms past its deadline/)
+  t.equal(check(report, 'single-leader').status, 'fail', 'the takeover made two leaders')
+  t.equal(check(report, 'deadlines').status, 'fail')
+  t.match(check(report, 'deadlines').message, /still reported isLeader \d+ ms past its deadline/)
+  t.comment(formatTimeline(report, 12))
+})
+
+t.test('deposed without elected fails the event-order check', async (t) => {
+  const report = await runElectorConformance({
+    name: 'deposed-without-elected',
+    candidates: 3,
+    ...memoryCandidates((inner) => new DeposedWithoutElected(inner)),
+    ...quick,
+  })
+  t.equal(report.ok, false)
+  const order = check(report, 'event-order')
+  t.equal(order.status, 'fail')
+  t.match(order.message, /candidate \d emitted deposed without a prior elected \(reason: "stopped", at \+\d+ ms\)/)
+  t.equal(check(report, 'single-leader').status, 'pass', 'only the order is wrong')
+})
+
+t.test('a deadline that moves backward fails the deadlines check', async (t) => {
+  const report = await runElectorConformance({
+    name: 'shrinking',
+    candidates: 2,
+    ...memoryCandidates((inner) => new ShrinkingDeadline(inner)),
+    ...quick,
+  })
+  t.equal(check(report, 'deadlines').status, 'fail')
+  t.match(check(report, 'deadlines').message, /candidate \d's deadline moved backward by 50 ms/)
+})
+
+t.test('an elector whose start() rejects is reported, not thrown', async (t) => {
+  const report = await runElectorConformance({
+    name: 'broken-start',
+    candidates: 2,
+    create: () => {
+      const e = new EveryoneLeads()
+      e.start = () => Promise.reject(new Error('backend config missing'))
+      return e
+    },
+    ...quick,
+  })
+  t.equal(check(report, 'start').status, 'fail')
+  t.match(check(report, 'start').message, /start\(\) of candidate 0 rejected: backend config missing/)
+  t.equal(check(report, 'first-leader').status, 'skip')
+})
+
+t.test('invalid options throw', async (t) => {
+  await t.rejects(runElectorConformance({ name: 'x', candidates: 0, create: () => new EveryoneLeads() }), {
+    name: 'RangeError',
+    message: /candidates must be an integer ≥ 1, got 0/,
+  })
+})
+
+t.test('no unhandled rejections', async (t) => {
+  t.same(unhandled, [])
+})

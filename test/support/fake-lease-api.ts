@@ -1,0 +1,306 @@
+// A stand-in for the Kubernetes API server, limited to what KubernetesLeaseElector
+// uses: coordination.k8s.io/v1 Leases (GET, POST, PUT, DELETE) with the API
+// server's optimistic concurrency (metadata.resourceVersion: a stale one on PUT
+// is 409 Conflict, POST of an existing name is 409 AlreadyExists, a missing
+// Lease is 404 NotFound). It is driven through the real @kubernetes/client-node
+// client over plain HTTP, so request paths, bodies and error handling are the
+// ones a real cluster sees. It does not model admission, RBAC, watches or the
+// Lease controller; what it adds is fault injection per client (each candidate
+// authenticates with its own bearer token): hold requests (a partition), reset
+// connections, answer with an error status, or delay before or after applying
+// a change.
+import http from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+export interface LeaseObject {
+  apiVersion: 'coordination.k8s.io/v1'
+  kind: 'Lease'
+  metadata: {
+    name: string
+    namespace: string
+    resourceVersion: string
+    uid: string
+    creationTimestamp: string
+    [key: string]: unknown
+  }
+  spec: {
+    holderIdentity?: string
+    leaseDurationSeconds?: number
+    acquireTime?: string
+    renewTime?: string
+    leaseTransitions?: number
+    [key: string]: unknown
+  }
+}
+
+export interface RequestRecord {
+  at: number
+  method: string
+  path: string
+  token: string | undefined
+  /** Status sent, or 'held' / 'reset' when no answer was given. */
+  outcome: number | 'held' | 'reset'
+  /** For writes: the spec that was sent. */
+  spec?: LeaseObject['spec']
+  /** resourceVersion the client sent (PUT). */
+  resourceVersion?: string
+}
+
+/** What to do with a matching request. */
+export type Fault =
+  /** Never answer (a partition): the request is held until heal, then its connection is reset. */
+  | { kind: 'hold' }
+  /** Destroy the connection at once (ECONNRESET on the client). */
+  | { kind: 'reset' }
+  /** Answer with this status and a Kubernetes Status body, without applying anything. */
+  | { kind: 'status'; status: number }
+  /** Wait, then process normally. */
+  | { kind: 'delay-before'; ms: number }
+  /** Apply the change at once, but answer only after `ms` (a slow response to a committed write). */
+  | { kind: 'delay-after'; ms: number }
+
+export interface FaultRule {
+  /** Bearer token of the client; any client when absent. */
+  token?: string
+  /** HTTP method; any when absent. */
+  method?: string
+  fault: Fault
+  /** How many requests it applies to; unlimited when absent. */
+  times?: number
+}
+
+const base = '/apis/coordination.k8s.io/v1/namespaces/'
+
+export class FakeLeaseApi {
+  readonly requests: RequestRecord[] = []
+  private readonly leases = new Map<string, LeaseObject>()
+  private rules: FaultRule[] = []
+  private readonly held = new Set<{ token: string | undefined; socket: Socket }>()
+  private readonly sockets = new Set<Socket>()
+  private version = 100
+  private server?: http.Server
+
+  /** Listens on 127.0.0.1 (port 0 = any free port); resolves to the port. */
+  async listen(port = 0): Promise<number> {
+    const server = http.createServer((req, res) => this.handle(req, res))
+    server.on('connection', (socket) => {
+      this.sockets.add(socket)
+      socket.on('close', () => this.sockets.delete(socket))
+    })
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => resolve())
+    })
+    return (server.address() as AddressInfo).port
+  }
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    this.held.clear()
+    if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+
+  /** A kubeconfig (as KubeConfig.loadFromOptions takes it) for one client. */
+  kubeConfigOptions(token: string) {
+    return {
+      clusters: [{ name: 'fake', server: `http://127.0.0.1:${this.port}`, skipTLSVerify: true }],
+      users: [{ name: token, token }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: token }],
+      currentContext: 'fake',
+    }
+  }
+
+  addFault(rule: FaultRule): void {
+    this.rules.push({ ...rule })
+  }
+
+  clearFaults(): void {
+    this.rules = []
+  }
+
+  /**
+   * Cuts a client off: its requests are held unanswered. The returned heal
+   * function lifts that and resets the held connections (as a TCP connection
+   * stuck in a partition eventually is).
+   */
+  partition(token: string): () => void {
+    const rule: FaultRule = { token, fault: { kind: 'hold' } }
+    this.rules.push(rule)
+    return () => {
+      this.rules = this.rules.filter((r) => r !== rule)
+      for (const entry of [...this.held]) {
+        if (entry.token !== token) continue
+        this.held.delete(entry)
+        entry.socket.destroy()
+      }
+    }
+  }
+
+  /** The stored Lease, or undefined. */
+  lease(namespace: string, name: string): LeaseObject | undefined {
+    const lease = this.leases.get(`${namespace}/${name}`)
+    return lease && structuredClone(lease)
+  }
+
+  /** Writes a Lease directly (as another client would), bumping resourceVersion. */
+  setLease(namespace: string, name: string, spec: LeaseObject['spec']): LeaseObject {
+    const existing = this.leases.get(`${namespace}/${name}`)
+    const lease: LeaseObject = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace,
+        uid: existing?.metadata.uid ?? `uid-${namespace}-${name}`,
+        creationTimestamp: existing?.metadata.creationTimestamp ?? new Date().toISOString(),
+        resourceVersion: String(++this.version),
+      },
+      spec: structuredClone(spec),
+    }
+    this.leases.set(`${namespace}/${name}`, lease)
+    return structuredClone(lease)
+  }
+
+  deleteLease(namespace: string, name: string): void {
+    this.leases.delete(`${namespace}/${name}`)
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+      const record: RequestRecord = {
+        at: Number(process.hrtime.bigint()) / 1e6,
+        method: req.method ?? '',
+        path: req.url ?? '',
+        token,
+        outcome: 0,
+      }
+      const text = Buffer.concat(chunks).toString('utf8')
+      let body: any
+      if (text) {
+        try {
+          body = JSON.parse(text)
+        } catch {
+          this.requests.push({ ...record, outcome: 400 })
+          return this.send(res, 400, status(400, 'BadRequest', 'body is not JSON'))
+        }
+        record.spec = body?.spec
+        record.resourceVersion = body?.metadata?.resourceVersion
+      }
+      this.requests.push(record)
+      const fault = this.takeFault(token, record.method)
+      if (fault?.kind === 'hold') {
+        record.outcome = 'held'
+        this.held.add({ token, socket: req.socket })
+        return
+      }
+      if (fault?.kind === 'reset') {
+        record.outcome = 'reset'
+        req.socket.destroy()
+        return
+      }
+      if (fault?.kind === 'status') {
+        record.outcome = fault.status
+        return this.send(res, fault.status, status(fault.status, 'InternalError', 'injected fault'))
+      }
+      const apply = () => {
+        const [code, payload] = this.route(record.method, record.path, body)
+        record.outcome = code
+        if (fault?.kind === 'delay-after') setTimeout(() => this.send(res, code, payload), fault.ms)
+        else this.send(res, code, payload)
+      }
+      if (fault?.kind === 'delay-before') setTimeout(apply, fault.ms)
+      else apply()
+    })
+  }
+
+  private takeFault(token: string | undefined, method: string): Fault | undefined {
+    for (const rule of this.rules) {
+      if (rule.token !== undefined && rule.token !== token) continue
+      if (rule.method !== undefined && rule.method !== method) continue
+      if (rule.times !== undefined) {
+        if (rule.times <= 0) continue
+        rule.times--
+      }
+      return rule.fault
+    }
+    return undefined
+  }
+
+  private send(res: http.ServerResponse, code: number, payload: unknown): void {
+    if (res.destroyed) return
+    res.writeHead(code, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(payload))
+  }
+
+  private route(method: string, path: string, body: any): [number, unknown] {
+    const url = new URL(path, 'http://fake')
+    if (!url.pathname.startsWith(base)) return [404, status(404, 'NotFound', `no route ${url.pathname}`)]
+    const parts = url.pathname.slice(base.length).split('/')
+    const namespace = parts[0]
+    if (parts[1] !== 'leases' || !namespace) return [404, status(404, 'NotFound', `no route ${url.pathname}`)]
+    const name = parts[2]
+    if (name === undefined) {
+      if (method !== 'POST') return [405, status(405, 'MethodNotAllowed', method)]
+      return this.create(namespace, body)
+    }
+    const key = `${namespace}/${name}`
+    const existing = this.leases.get(key)
+    switch (method) {
+      case 'GET':
+        return existing ? [200, existing] : [404, notFound(name)]
+      case 'PUT': {
+        if (!existing) return [404, notFound(name)]
+        if (body?.metadata?.name !== name) return [400, status(400, 'BadRequest', 'metadata.name does not match')]
+        const sent = body.metadata.resourceVersion
+        // As the API server: an update naming an old resourceVersion loses.
+        if (sent && sent !== existing.metadata.resourceVersion) {
+          return [409, conflict(name)]
+        }
+        const updated = this.setLease(namespace, name, body.spec ?? {})
+        return [200, updated]
+      }
+      case 'DELETE':
+        if (!existing) return [404, notFound(name)]
+        this.leases.delete(key)
+        return [200, status(200, 'Success', 'deleted')]
+      default:
+        return [405, status(405, 'MethodNotAllowed', method)]
+    }
+  }
+
+  private create(namespace: string, body: any): [number, unknown] {
+    const name = body?.metadata?.name
+    if (typeof name !== 'string' || !name) return [422, status(422, 'Invalid', 'metadata.name is required')]
+    if (body.metadata.namespace && body.metadata.namespace !== namespace) {
+      return [400, status(400, 'BadRequest', 'namespace does not match')]
+    }
+    if (this.leases.has(`${namespace}/${name}`)) {
+      return [409, status(409, 'AlreadyExists', `leases.coordination.k8s.io "${name}" already exists`)]
+    }
+    return [201, this.setLease(namespace, name, body.spec ?? {})]
+  }
+}
+
+function status(code: number, reason: string, message: string) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: code < 400 ? 'Success' : 'Failure', reason, message, code }
+}
+
+function notFound(name: string) {
+  return status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`)
+}
+
+function conflict(name: string) {
+  return status(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  )
+}
