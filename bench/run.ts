@@ -1,0 +1,44 @@
+// Runs the product benchmarks one after another on this machine (as root) and
+// prints a summary to paste into docs/benchmarks.md. Each benchmark measures
+// its comparison side by side in the same run; figures are medians.
+//
+//   npm run bench                    # all
+//   npm run bench -- takeover        # some: netlink takeover failover
+// The elector failover benchmark is separate (minutes long): bench/electors.bench.ts.
+import { failoverBench } from './failover.bench'
+import { formatNetlinkBench, runNetlinkBench } from './netlink.bench'
+import { fmt } from './stats'
+import { takeoverBench } from './takeover.bench'
+
+async function main(): Promise<void> {
+  const wanted = new Set(process.argv.slice(2))
+  const all = wanted.size === 0
+  console.log(`# vip-announcer benchmarks, ${new Date().toISOString()}, ${require('node:os').cpus().length} CPUs, Node ${process.version}`)
+  if (all || wanted.has('netlink')) {
+    console.log('\n## netlink address add+delete: addon vs spawning ip(8)')
+    console.log(formatNetlinkBench(await runNetlinkBench()))
+  }
+  if (all || wanted.has('takeover')) {
+    const r = await takeoverBench(Number(process.env.TAKEOVER_RUNS ?? 200))
+    console.log(`\n## takeover (n=${r.captured.n}): elected -> first gratuitous ARP captured in a peer namespace`)
+    console.log(`median ${fmt(r.captured.median)}, p90 ${fmt(r.captured.p90)}, p99 ${fmt(r.captured.p99)}; announcer's own elected -> first frame sent: median ${fmt(r.internal.median)}, p99 ${fmt(r.internal.p99)}`)
+  }
+  if (all || wanted.has('failover')) {
+    const r = await failoverBench(Number(process.env.FAILOVER_RUNS ?? 20), Number(process.env.KEEPALIVED_RUNS ?? 5))
+    const row = (name: string, s: typeof r.vipAnnouncer) =>
+      `| ${name} | ${s.runs} | ${fmt(s.frame.median)} | ${fmt(s.frame.p90)} | ${fmt(s.neigh.median)} | ${s.leftBehind}/${s.runs} |`
+    console.log('\n## failover: SIGKILL of the leader -> the worker hears the new leader')
+    console.log('| peer | runs | first GARP at worker (median) | p90 | worker `ip neigh` shows new MAC (median) | VIP left on killed replica |')
+    console.log('|---|---|---|---|---|---|')
+    console.log(row('vip-announcer, FileLockElector', r.vipAnnouncer))
+    if (r.keepalived) {
+      console.log(row('keepalived, VRRP defaults', r.keepalived))
+      console.log(`ratio (first GARP, medians): keepalived / vip-announcer = ${(r.keepalived.frame.median / r.vipAnnouncer.frame.median).toFixed(0)}x`)
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
