@@ -242,8 +242,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.holding) {
       this.guard?.renew(this.fenceAt(lease))
       this.armDeadlineTimer()
-    } else if (this.stateValue === 'follower') {
-      // Fenced earlier (deadline passed) but the elector renewed after all.
+    } else if (this.stateValue !== 'stopping' && this.stateValue !== 'stopped' && this.stateValue !== 'starting') {
+      // Fenced earlier (deadline passed) but the elector renewed after all. The
+      // queue runs this after any release still in flight.
       this.electedAt = monotonicNow()
       this.enqueue(() => this.acquire('renewed'))
     }
@@ -304,12 +305,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.schedules.clear()
     const wasHolding = this.holding
     this.holding = false
+    if (this.stateValue === 'leader') this.stateValue = 'follower'
     if (wasHolding) {
       this.footprint?.remove()
       this.stats.transitions++
     }
     if (this.guard?.alive) await this.guard.disarm()
-    if (this.stateValue === 'leader') this.stateValue = 'follower'
     if (wasHolding) {
       log(this.logger, 'info', 'follower: VIP removed', { event: 'follower', reason })
       this.emit('follower', { reason })

@@ -41,6 +41,7 @@ t.test('an elector that stops renewing: VIP gone before the deadline', nsOptions
   t.teardown(() => watch.monitor.close())
   const elector = new ManualElector()
   const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway: '192.0.2.1/24', elector, netns: cp1.path, fenceMarginMs: 100 })
+  t.teardown(() => announcer.stop())
   await announcer.start()
   const leader = nextEvent(announcer, 'leader')
   let deadline = elector.elect(600)
@@ -69,6 +70,7 @@ t.test('guard: killing the guard makes the announcer step down and start a new o
   const { replicas: [cp1] } = routedReplicas(lab, 1)
   const elector = new ManualElector()
   const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', elector, netns: cp1.path })
+  t.teardown(() => announcer.stop())
   announcer.on('error', () => {})
   await announcer.start()
   const leader = nextEvent(announcer, 'leader')
@@ -110,6 +112,12 @@ for (const scenario of ['block', 'SIGSTOP', 'SIGKILL'] as const) {
     t.ok(took <= limit, `VIP removed ${took.toFixed(1)} ms after the ${scenario} (limit ${limit} ms)`)
     await waitFor('footprint gone', () => footprintGone(cp1), 500)
     t.pass('address, rule and routes gone while the namespace lives on')
+    if (scenario !== 'SIGKILL') {
+      // The JS thread could not have done it: the guard reports having fenced once the host runs again.
+      if (scenario === 'SIGSTOP') replica.kill('SIGCONT')
+      const fenced = await replica.waitFor('fenced', 5000)
+      t.equal(fenced.reason, 'deadline', 'the guard fenced at the deadline')
+    }
     if (scenario === 'SIGKILL') {
       await replica.exited()
       await waitFor('guard exit', () => !replica.guardPid(), 1000)

@@ -25,12 +25,14 @@ t.test('leader adds, announces and on stop removes the VIP; no fd left behind', 
   worker.ip('-6', 'neigh', 'replace', VIP6, 'lladdr', WRONG_MAC, 'dev', 'eth0', 'nud', 'stale')
   // Warm-up: the first child process makes Node open its own SIGCHLD plumbing for good.
   const warm = new VipAnnouncer({ vip: VIP, interface: 'eth0', elector: new ManualElector(), netns: cp1.path })
+  t.teardown(() => warm.stop())
   await warm.start()
   await warm.stop()
   await sleep(50)
   const fdsBefore = openFds()
   const elector = new ManualElector()
   const announcer = new VipAnnouncer({ vip: [VIP, VIP6], interface: 'eth0', elector, netns: cp1.path })
+  t.teardown(() => announcer.stop())
   const announced: string[] = []
   announcer.on('announced', (e) => announced.push(`${e.vip}:${e.reason}:${e.kinds.join('+')}`))
   await announcer.start()
@@ -74,6 +76,7 @@ t.test('policy routing: the worker behind the gateway reaches VIP:port only with
   const run = async (gateway: string | undefined) => {
     const elector = new ManualElector()
     const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway, elector, netns: cp1.path })
+    t.teardown(() => announcer.stop())
     await announcer.start()
     const leader = nextEvent(announcer, 'leader')
     elector.elect()
@@ -112,6 +115,7 @@ t.test('stale VIP, rule and routes of an earlier crash are removed at start', ns
   cp1.ip('rule', 'add', 'from', VIP, 'lookup', '30100', 'priority', '1000')
   const elector = new ManualElector()
   const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway: '192.0.2.1/24', elector, netns: cp1.path })
+  t.teardown(() => announcer.stop())
   const cleaned = nextEvent<{ removed: string[] }>(announcer, 'cleaned')
   await announcer.start()
   t.equal((await cleaned).removed.length, 4, 'address, rule and two routes reported')
@@ -132,6 +136,7 @@ t.test('self-healing: outside removal is undone; carrier return re-announces', n
 
   const elector = new ManualElector()
   const announcer = new VipAnnouncer({ vip: VIP, interface: 'eth0', elector, netns: cp1.path, announce: { refreshIntervalMs: 0, repeats: 0 } })
+  t.teardown(() => announcer.stop())
   await announcer.start()
   const leader = nextEvent(announcer, 'leader')
   elector.elect()
@@ -182,6 +187,7 @@ t.test('an interface that appears late is waited for, then used', nsOptions, asy
   const cp1 = lab.host('cp1')
   const elector = new ManualElector()
   const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', elector, netns: cp1.path })
+  t.teardown(() => announcer.stop())
   const missing = nextEvent(announcer, 'link', 2000, (e: any) => e.state === 'missing')
   await announcer.start()
   await missing
@@ -203,6 +209,7 @@ t.test('stop() during a takeover leaves the host clean', nsOptions, async (t) =>
   for (let i = 0; i < 5; i++) {
     const elector = new ManualElector()
     const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway: '192.0.2.1/24', elector, netns: cp1.path })
+    t.teardown(() => announcer.stop())
     await announcer.start()
     elector.elect()
     if (i % 2) await sleep(i) // stop at different points of the transition
