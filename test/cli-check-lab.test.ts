@@ -95,11 +95,11 @@ t.test('check in namespaces', namespaceTestOptions(), async (t) => {
     t.match(result.line('capabilities'), /^PASS .*CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN effective/)
     t.match(result.line('interface'), new RegExp(`^PASS {2}interface +eth0 \\(index \\d+, ${cp.mac('eth0')}, mtu 1500, up\\) is up with carrier$`))
     t.match(result.line('addresses'), /^PASS .*not configured here.*eth0 has 192\.0\.2\.10\/24/)
-    t.match(result.line('packet-socket'), /^WARN .*not checked/)
+    t.match(result.line('packet-socket'), /^PASS .*an AF_PACKET socket opens on eth0/)
     t.match(result.line('vip-free'), /^PASS .*nobody answered for 192\.0\.2\.100 on eth0/)
     for (const name of ['arp_ignore', 'arp_announce', 'rp_filter', 'arp_accept']) t.match(result.line(`sysctl ${name}`), /^PASS /)
     t.equal(result.line('gateway'), `PASS  gateway              192.0.2.1 answers on eth0 (${gw.mac('eth0')})`)
-    t.match(result.stdout, /\n11 passed, 1 warning, 0 failed\n$/)
+    t.match(result.stdout, /\n12 passed, 0 warnings, 0 failed\n$/)
 
     const json = runCli(['check', '--config', file, '--netns', cp.name, '--json'])
     t.equal(json.status, 0)
@@ -152,8 +152,9 @@ t.test('check in namespaces', namespaceTestOptions(), async (t) => {
     t.match(result.fix('capabilities'), /securityContext\.capabilities\.add: \[NET_ADMIN, NET_RAW\]/)
     // The namespace itself is still readable without privileges.
     t.match(result.line('interface'), /^PASS .*eth0/)
-    t.match(result.line('vip-free'), /^WARN .*not checked: arping failed/)
-    t.match(result.stdout, /, 1 failed\n$/)
+    t.match(result.line('packet-socket'), /^FAIL .*EPERM.*CAP_NET_RAW/)
+    t.match(result.line('vip-free'), /^WARN .*not checked: probe not sent: .*CAP_NET_RAW/)
+    t.match(result.stdout, /, 2 failed\n$/)
   })
 
   t.test('a VIP that another host already answers for fails, naming that host\'s MAC', async (t) => {
@@ -197,7 +198,7 @@ t.test('check in namespaces', namespaceTestOptions(), async (t) => {
     t.equal(never.fix('sysctl arp_ignore'), `ip netns exec ${cp.name} sysctl -w net.ipv4.conf.all.arp_ignore=1`)
   })
 
-  t.test('IPv6: disable_ipv6 fails with the fix; ARP-only probes say they did not check', async (t) => {
+  t.test('IPv6: disable_ipv6 fails with the fix; the VIP is probed with a DAD solicitation', async (t) => {
     const { cp, gw, config } = topology(t, { v6: true })
     const file = config('v6.yaml', '[2001:db8::100]:8443', 'eth0', '2001:db8::1/64')
     cp.run('sysctl', '-qw', 'net.ipv6.conf.eth0.disable_ipv6=1')
@@ -207,7 +208,7 @@ t.test('check in namespaces', namespaceTestOptions(), async (t) => {
     t.match(result.line('sysctl disable_ipv6'), /^FAIL .*eth0=1: IPv6 is disabled on eth0/)
     t.equal(result.fix('sysctl disable_ipv6'), `ip netns exec ${cp.name} sysctl -w net.ipv6.conf.eth0.disable_ipv6=0`)
     t.match(result.line('sysctl accept_dad'), /^PASS .*nodad/)
-    t.match(result.line('vip-free'), /^WARN .*not checked: IPv6/)
+    t.match(result.line('vip-free'), /^PASS .*nobody answered for 2001:db8::100 on eth0/)
     t.notMatch(result.stdout, /arp_ignore/)
     execFileSync('sh', ['-c', result.fix('sysctl disable_ipv6')!], { stdio: 'ignore' })
     const fixed = runCli(['check', '--config', file, '--netns', cp.path])

@@ -131,6 +131,9 @@ export function parseElector(text: string): ElectorSpec {
         if (!parsed!.port) fail(`endpoint ${JSON.stringify(endpoint)} has no port (etcd's client port is usually 2379)`)
         return `${parsed!.protocol}//${parsed!.host}`
       })
+      if (new Set(endpoints.map((e) => e.split(':')[0])).size > 1) {
+        fail("mixes http:// and https:// endpoints; the etcd client uses one scheme for all")
+      }
       return { kind: 'etcd', endpoints }
     }
     default:

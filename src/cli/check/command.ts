@@ -2,11 +2,12 @@
 import type { CheckCommandOptions } from '../options'
 import { readEffectiveCapabilities } from './capabilities'
 import { runChecks, type CheckDependencies } from './checks'
-import { createIpProbe } from './ip-probe'
 import { countStatuses, formatReport, reportJson } from './report'
 
 export const defaultCheckDependencies: CheckDependencies = {
-  createProbe: createIpProbe,
+  // Required on use: it loads the native addon, which `--help` must not need.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  createProbe: (netns) => (require('./native-probe') as typeof import('./native-probe')).createNativeProbe(netns),
   readCapabilities: () => readEffectiveCapabilities(),
 }
 
