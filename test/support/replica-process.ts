@@ -26,10 +26,16 @@ export class ReplicaProcess extends EventEmitter {
     return this.child.pid!
   }
 
-  static async start(host: LabHost, args: string[], timeoutMs = 15000): Promise<ReplicaProcess> {
-    const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, '--import', 'tsx', fixture, '--name', host.name, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+  /**
+   * Starts a replica inside `host`'s namespace, or (`fromRoot`) in this
+   * process's namespace with --netns, so it can reach services on loopback
+   * (etcd, the fake API server) while it manages the VIP in `host`.
+   */
+  static async start(host: LabHost, args: string[], timeoutMs = 15000, options: { fromRoot?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ReplicaProcess> {
+    const node = [process.execPath, '--import', 'tsx', fixture, '--name', host.name, ...args]
+    const child = options.fromRoot
+      ? spawn(node[0], [...node.slice(1), '--netns', host.path], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
+      : spawn('ip', ['netns', 'exec', host.name, ...node], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
     const replica = new ReplicaProcess(child, host)
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {

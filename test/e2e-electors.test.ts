@@ -1,0 +1,79 @@
+// End to end across "hosts": three replica processes, each managing the VIP in
+// its own namespace on one bridge, agreeing through a real etcd or a stand-in
+// Kubernetes API (test/support/fake-lease-api.ts). SIGKILL of the leader: the
+// VIP must move to another replica within the lease time + 1 s, be on one
+// replica at a time, and the worker must learn the new MAC.
+import t, { type Test } from 'tap'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { monotonicNow } from '../src/clock'
+import { LinkMonitor } from '../src/net/monitor'
+import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
+import { VIP, switchedReplicas } from './lab/topologies'
+import { EtcdServer, etcdAvailable } from './support/etcd-runner'
+import { FakeLeaseApi } from './support/fake-lease-api'
+import { ReplicaProcess } from './support/replica-process'
+import { waitFor } from './support/wait'
+
+const nsOptions = namespaceTestOptions()
+
+async function failover(t: Test, replicaArgs: string[], leaseMs: number, env: NodeJS.ProcessEnv = {}) {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas, worker } = switchedReplicas(lab, 3)
+  const events: Array<{ host: LabHost; action: string; at: number }> = []
+  const monitors = replicas.map((host) => {
+    const monitor = LinkMonitor.open({ netns: host.path })
+    monitor.on('address', (e) => {
+      if (e.address === VIP) events.push({ host, action: e.action, at: monotonicNow() })
+    })
+    return monitor
+  })
+  t.teardown(() => monitors.forEach((m) => m.close()))
+  const procs: ReplicaProcess[] = []
+  t.teardown(() => Promise.all(procs.map((p) => p.stop())))
+  for (const host of replicas) procs.push(await ReplicaProcess.start(host, [...replicaArgs, '--identity', host.name], 20000, { fromRoot: true, env }))
+  const holder = () => replicas.filter((h) => h.addresses('eth0').includes(`${VIP}/32`))
+  const leader = (await waitFor('a leader', () => (holder().length === 1 ? holder()[0] : undefined), leaseMs * 3))
+  worker.run('ping', '-c1', '-W1', VIP)
+  t.equal(worker.neighbourMac(VIP), leader.mac('eth0'), 'worker reaches the leader')
+
+  const killedAt = monotonicNow()
+  procs[replicas.indexOf(leader)].kill('SIGKILL')
+  const next = await waitFor('a new leader', () => holder().find((h) => h !== leader), leaseMs + 5000, 20)
+  const movedMs = events.find((e) => e.host === next && e.action === 'add' && e.at > killedAt)!.at - killedAt
+  t.ok(movedMs < leaseMs + 1000, `VIP moved to ${next.name} ${movedMs.toFixed(0)} ms after SIGKILL (limit: lease ${leaseMs} ms + 1 s)`)
+  await waitFor('worker learns the new MAC', () => worker.neighbourMac(VIP) === next.mac('eth0'), 3000)
+  t.pass('worker neighbour entry shows the new leader')
+  t.notOk(leader.addresses('eth0').includes(`${VIP}/32`), "the killed replica's guard removed its VIP")
+  // One holder at a time, on one clock.
+  let holders = 0
+  let most = 0
+  for (const e of [...events].sort((a, b) => a.at - b.at)) {
+    holders += e.action === 'add' ? 1 : -1
+    most = Math.max(most, holders)
+  }
+  t.equal(most, 1, 'the VIP was never on two replicas at once')
+  return movedMs
+}
+
+t.test('etcd elector (TTL 2 s): SIGKILL failover', { ...nsOptions, skip: nsOptions.skip ?? (etcdAvailable() ? false : 'etcd not installed') }, async (t) => {
+  const etcd = await EtcdServer.start()
+  t.teardown(() => etcd.stop())
+  await failover(t, ['--etcd', etcd.clientUrl, '--ttl', '2'], 2000)
+})
+
+t.test('Kubernetes Lease elector (5/3/1 s): SIGKILL failover', nsOptions, async (t) => {
+  const api = new FakeLeaseApi()
+  const port = await api.listen()
+  t.teardown(() => api.close())
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'vip-kube-')), 'config')
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: fake',
+    'clusters:', '- name: fake', '  cluster:', `    server: http://127.0.0.1:${port}`, '    insecure-skip-tls-verify: true',
+    'users:', '- name: e2e', '  user:', '    token: e2e',
+    'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: e2e',
+  ].join('\n') + '\n')
+  await failover(t, ['--kube', 'vcluster-a/vcluster-a-vip', '--kube-timing', '5/3/1'], 5000, { KUBECONFIG: kubeconfig })
+})
