@@ -232,7 +232,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private handleElected(lease: Lease): void {
     this.lease = lease
     this.electedAt = monotonicNow()
-    log(this.logger, 'info', 'elected', { event: 'elected', deadline: lease.deadline })
+    log(this.logger, 'info', 'elected', { event: 'elected', leaseMs: Number.isFinite(lease.deadline) ? Math.round(lease.deadline - monotonicNow()) : 'unlimited' })
     this.enqueue(() => this.acquire('elected'))
   }
 

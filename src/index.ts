@@ -1,5 +1,8 @@
-// vip-announcer: keep a virtual IP on exactly one replica and make the
-// network learn where it is. See README.md and docs/.
+/**
+ * vip-announcer: keep a virtual IP on exactly one replica and make the
+ * network learn where it is. See README.md and docs/.
+ * @module vip-announcer
+ */
 export { VipAnnouncer } from './announcer'
 export type { AnnouncerEvents, AnnouncerState, AnnouncerStats, AnnouncedEvent, LeaderEvent } from './announcer'
 export type { VipAnnouncerOptions, RoutingOptions } from './options'
@@ -7,10 +10,25 @@ export type { AnnounceScheduleOptions, AnnounceReason } from './schedule'
 export type { LeaderElector, Lease, ElectorEvents } from './elector'
 export { ElectorEmitter } from './elector'
 export { monotonicNow } from './clock'
-export type { Logger } from './logger'
+export type { Logger, LogMethod } from './logger'
 export { StaticElector } from './electors/static'
-export { FileLockElector } from './electors/file-lock'
-export { KubernetesLeaseElector } from './electors/kubernetes'
-export { EtcdElector } from './electors/etcd'
+export { FileLockElector, type FileLockElectorOptions } from './electors/file-lock'
+export { KubernetesLeaseElector, type KubernetesLeaseElectorOptions } from './electors/kubernetes'
+export { EtcdElector, type EtcdElectorOptions } from './electors/etcd'
 export { registerMetrics } from './metrics'
-export type { MetricsOptions } from './metrics'
+export type { MetricsOptions, PromClientLike } from './metrics'
+export {
+  loadVclusterConfig,
+  parseVclusterYaml,
+  parseVclusterConfig,
+  ConfigError,
+  formatConfigIssue,
+  formatConfigIssues,
+  type ConfigIssue,
+  type VclusterVipConfig,
+  type EnabledVipConfig,
+  type DisabledVipConfig,
+  type VipGatewayConfig,
+  type ParseOptions,
+  type Family as ConfigFamily,
+} from './config'

@@ -1,7 +1,8 @@
 // Logging goes through whatever the host passes: pino, console, or anything
 // with the same method shape. No logger dependency is forced on hosts.
 
-type LogMethod = (objOrMsg: unknown, ...args: unknown[]) => void
+/** One logging method: pino's (fields, message) or console's (message, ...args). */
+export type LogMethod = (objOrMsg: unknown, ...args: unknown[]) => void
 
 export interface Logger {
   debug?: LogMethod

@@ -5,10 +5,10 @@ import type { VipAnnouncer } from './announcer'
 
 /** The part of prom-client this module uses (v14+). */
 export interface PromClientLike {
-  Gauge: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: unknown[] }) => {
+  Gauge: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
     set(labels: Record<string, string>, value: number): void
   }
-  Counter: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: unknown[] }) => {
+  Counter: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
     inc(labels: Record<string, string>, value?: number): void
   }
 }

@@ -11,7 +11,7 @@ import { monotonicNow } from '../src/clock'
 import { LinkMonitor } from '../src/net/monitor'
 import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
 import { VIP, switchedReplicas } from './lab/topologies'
-import { EtcdServer, etcdAvailable } from './support/etcd-runner'
+import { EtcdServer, etcdTestOptions } from './support/etcd-runner'
 import { FakeLeaseApi } from './support/fake-lease-api'
 import { ReplicaProcess } from './support/replica-process'
 import { waitFor } from './support/wait'
@@ -58,7 +58,7 @@ async function failover(t: Test, replicaArgs: string[], leaseMs: number, env: No
   return movedMs
 }
 
-t.test('etcd elector (TTL 2 s): SIGKILL failover', { ...nsOptions, skip: nsOptions.skip ?? (etcdAvailable() ? false : 'etcd not installed') }, async (t) => {
+t.test('etcd elector (TTL 2 s): SIGKILL failover', { ...nsOptions, ...etcdTestOptions() }, async (t) => {
   const etcd = await EtcdServer.start()
   t.teardown(() => etcd.stop())
   await failover(t, ['--etcd', etcd.clientUrl, '--ttl', '2'], 2000)

@@ -22,10 +22,10 @@ import {
   VipAnnouncer,
   type LeaderElector,
   type VipAnnouncerOptions,
+  ConfigError,
+  loadVclusterConfig,
+  type EnabledVipConfig,
 } from '../../src'
-// In this checkout the config loader lives in src/config; in your project it is
-// imported from 'vip-announcer' like the rest.
-import { ConfigError, loadVclusterConfig, type EnabledVipConfig } from '../../src/config'
 
 /** The VipAnnouncer options a vcluster.yaml describes; the elector is yours to choose. */
 export function announcerOptions(config: EnabledVipConfig, elector: LeaderElector): VipAnnouncerOptions {

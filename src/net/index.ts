@@ -1,4 +1,7 @@
-// `vip-announcer/net`: the low-level network facade (docs/net.md).
+/**
+ * `vip-announcer/net`: the low-level network facade (docs/net.md).
+ * @module vip-announcer/net
+ */
 export * from './types'
 export { Netlink, type NetlinkError } from './netlink'
 export { LinkMonitor, type LinkMonitorEvents } from './monitor'

@@ -1,4 +1,7 @@
-// vip-announcer/testing: tools for people writing or integrating electors.
+/**
+ * vip-announcer/testing: tools for people writing or integrating electors.
+ * @module vip-announcer/testing
+ */
 export {
   runElectorConformance,
   type ConformanceCheck,
