@@ -164,7 +164,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         try {
           const record = JSON.parse(line)
-          if (record.event) replica.events.push({ ...record, at: monotonicNow() })
+          if (record.event) replica.events.push({ ...record, at: typeof record.mono === 'number' ? record.mono : monotonicNow() })
         } catch {
           // not ours
         }
@@ -187,17 +187,22 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     capture = FrameCapture.open({ link: 'eth0', netns: l2Worker.path })
     const frames: Array<{ at: number; kind: string; senderMac: string; senderIp?: string }> = []
     capture.on('frame', (f: any) => frames.push(f))
+    const others = replicas.filter((r) => r !== first)
+    const macs = new Map(others.map((r) => [r.host.mac('net1'), r]))
     const killedAt = monotonicNow()
     first.process.kill('SIGKILL')
-    const others = replicas.filter((r) => r !== first)
-    const next = await until('a new leader', () => others.find((r) => r.host.addresses('net1').includes(`${LAB_VIP}/32`)), 10000, options.signal, 1)
-    const newMac = next.host.mac('net1')
-    const firstFrame = await until('the new leader\'s announcement at wk1', () => frames.find((f) => f.senderMac === newMac && f.senderIp === LAB_VIP), 5000, options.signal, 1)
+    // Nothing synchronous until the frame is in: the capture's timestamps are
+    // taken when this thread reads, so a blocking poll here would inflate them.
+    const firstFrame = await until('the new leader\'s announcement at wk1', () => frames.find((f) => macs.has(f.senderMac) && f.senderIp === LAB_VIP), 10000, options.signal, 1)
+    const next = macs.get(firstFrame.senderMac)!
+    const newMac = firstFrame.senderMac
     const neighbourAfter = await until('wk1 neighbour entry update', () => {
       const mac = l2Worker.neighbourMac(LAB_VIP)
       return mac === newMac ? mac : undefined
     }, 5000, options.signal, 2)
+    // Polled with `ip neigh` (a few ms per look): an upper bound.
     const neighbourMs = monotonicNow() - killedAt
+    await until('the new leader holds the VIP', () => next.host.addresses('net1').includes(`${LAB_VIP}/32`), 5000, options.signal)
     step.done(`-> ${short(next)} took over`)
 
     step.begin('probing through the VIP after the failover')
@@ -210,7 +215,11 @@ export async function runLab(options: LabOptions = {}): Promise<LabReport> {
     for (const f of frames) if (f.senderIp === LAB_VIP) framesSeen[f.kind] = (framesSeen[f.kind] ?? 0) + 1
     const timeline = replicas
       .flatMap((r) => r.events.map((e) => ({ atMs: e.at - killedAt, who: short(r), what: String(e.event) })))
-      .concat([{ atMs: 0, who: short(first), what: 'SIGKILL' }, { atMs: firstFrame.at - killedAt, who: 'wk1', what: `first ${firstFrame.kind} from ${short(next)}` }])
+      .concat([
+        { atMs: 0, who: short(first), what: 'SIGKILL' },
+        { atMs: firstFrame.at - killedAt, who: 'wk1', what: `first ${firstFrame.kind} from ${short(next)}` },
+        { atMs: neighbourMs, who: 'wk1', what: `ip neigh shows ${short(next)}'s MAC (polled)` },
+      ])
       .filter((e) => e.atMs > -60000)
       .sort((a, b) => a.atMs - b.atMs)
     const report: LabReport = {
@@ -250,7 +259,7 @@ export function formatLabReport(report: LabReport): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join(' | ')
   const lines = [
     '',
-    'Timeline (ms from SIGKILL):',
+    'Timeline (ms from SIGKILL; replica lines carry their own clock readings, wk1 lines are when this process read them):',
     ...report.timeline.map((e) => `  ${e.atMs.toFixed(1).padStart(9)}  ${e.who.padEnd(4)} ${e.what}`),
     '',
     line(['', 'before', 'after']),
@@ -258,7 +267,7 @@ export function formatLabReport(report: LabReport): string {
     ...rows.map(line),
     '',
     `takeover (SIGKILL -> first gratuitous ARP at wk1): ${ms(report.takeoverMs)}`,
-    `SIGKILL -> wk1's neighbour entry shows the new MAC: ${ms(report.neighbourMs)}`,
+    `SIGKILL -> wk1's neighbour entry shows the new MAC: ${ms(report.neighbourMs)} (polled with ip neigh: an upper bound)`,
     `frames seen by wk1 from the new leader: ${Object.entries(report.framesSeen).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
     `VIP left on the killed replica: ${report.vipLeftOnKilledReplica ? 'YES (unexpected)' : 'no (its guard removed it)'}`,
     '',
