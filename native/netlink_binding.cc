@@ -344,11 +344,11 @@ Napi::Error ClosedError(Napi::Env env) {
 // ===========================================================================
 // Exchanges that read replies.
 //
-// NlSocket::Request only waits for the ACK, and NlSocket::Dump treats an error
-// carried in NLMSG_DONE as success and cannot see NLM_F_DUMP_INTR. A "get"
-// needs its reply and a dump must report both, so the binding runs those
-// exchanges itself on the same fd, in a sequence-number range NlSocket's own
-// counter never reaches (replies are matched by sequence number).
+// NlSocket (shared with the guard) only sends changes and waits for the ACK. A
+// "get" needs its reply, and a dump must report an error carried in
+// NLMSG_DONE and NLM_F_DUMP_INTR, so the binding runs those exchanges itself on
+// the same fd, in a sequence-number range NlSocket's own counter never reaches
+// (replies are matched by sequence number).
 
 constexpr uint32_t kQuerySeqBase = 0x80000000u;
 constexpr size_t kReceiveBuffer = 64 * 1024;

@@ -122,10 +122,9 @@ std::string ParseExtAck(const nlmsghdr* header) {
   return "";
 }
 
-// Reads replies for `seq` until an ACK/NACK (request) or NLMSG_DONE (dump),
-// skipping multicast notifications and stale replies.
-static bool Receive(int fd, std::vector<uint8_t>& buffer, uint32_t seq, bool dump,
-                    const std::function<void(const nlmsghdr*)>* on_message, NlError* error) {
+// Reads replies until the ACK/NACK for `seq`, skipping multicast
+// notifications and stale replies.
+static bool ReceiveAck(int fd, std::vector<uint8_t>& buffer, uint32_t seq, NlError* error) {
   for (;;) {
     ssize_t got = recv(fd, buffer.data(), buffer.size(), 0);
     if (got < 0) {
@@ -145,33 +144,19 @@ static bool Receive(int fd, std::vector<uint8_t>& buffer, uint32_t seq, bool dum
           return false;
         }
         const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        if (nack->error == 0) {
-          if (!dump) return true;
-          continue;
-        }
+        if (nack->error == 0) return true;
         error->err = -nack->error;
         error->syscall = "rtnetlink";
         error->ext_ack = ParseExtAck(h);
         return false;
       }
-      if (h->nlmsg_type == NLMSG_DONE) {
-        if (dump) return true;
-        continue;
-      }
-      if (dump && on_message != nullptr) (*on_message)(h);
     }
   }
 }
 
 bool NlSocket::Request(std::vector<uint8_t>& msg, NlError* error) {
   if (!Send(msg, NLM_F_ACK, error)) return false;
-  return Receive(fd_, buffer_, seq_, false, nullptr, error);
-}
-
-bool NlSocket::Dump(std::vector<uint8_t>& msg, const std::function<void(const nlmsghdr*)>& on_message,
-                    NlError* error) {
-  if (!Send(msg, NLM_F_DUMP, error)) return false;
-  return Receive(fd_, buffer_, seq_, true, &on_message, error);
+  return ReceiveAck(fd_, buffer_, seq_, error);
 }
 
 }  // namespace vip

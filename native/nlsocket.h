@@ -1,11 +1,11 @@
 // A raw rtnetlink socket: open (optionally inside another network namespace),
-// send a request and wait for its ACK, or run a dump. No Node types here, so the
-// guard executable links the very same code as the addon.
+// send a change and wait for its ACK. No Node types here, so the guard
+// executable links the very same code as the addon. Queries (gets and dumps,
+// which return data) live in netlink_binding.cc, which needs the replies.
 #pragma once
 #include <linux/netlink.h>
 #include <stdint.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,11 +37,6 @@ class NlSocket {
   // Sends `msg` (a complete nlmsghdr + payload; seq and NLM_F_ACK are set here)
   // and waits for the kernel's ACK. Returns false with *error on a NACK.
   bool Request(std::vector<uint8_t>& msg, NlError* error);
-
-  // Sends a dump request and calls `on_message` for every reply message until
-  // NLMSG_DONE.
-  bool Dump(std::vector<uint8_t>& msg, const std::function<void(const nlmsghdr*)>& on_message,
-            NlError* error);
 
  private:
   bool Send(std::vector<uint8_t>& msg, uint16_t extra_flags, NlError* error);
