@@ -89,6 +89,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   /** The footprint is on the host. */
   private holding = false
   private deadlineTimer: NodeJS.Timeout | undefined
+  private rewarmTimer: NodeJS.Timeout | undefined
   private readonly schedules = new Map<string, AnnounceSchedule>()
   private readonly stats = { transitions: 0, framesSent: 0, restores: 0, fences: 0, errors: 0, lastTakeoverMs: undefined as number | undefined }
   private readonly onElected = (lease: Lease) => this.handleElected(lease)
@@ -203,6 +204,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.packets = PacketSocket.open({ link: link.index, netns: this.options.netns })
     await this.guard!.setActions(this.footprint.fenceRequests())
     this.warmUp()
+    // V8 drops the bytecode of functions that have not run for a while; a
+    // follower may wait for hours, so keep its takeover path compiled.
+    this.rewarmTimer ??= setInterval(() => {
+      if (!this.holding && this.footprint && this.packets) this.warmUp()
+    }, 20_000).unref()
     this.emit('link', { interface: link.name, state: 'present' })
   }
 
@@ -492,6 +498,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private async teardown(): Promise<void> {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    if (this.rewarmTimer) clearInterval(this.rewarmTimer)
+    this.rewarmTimer = undefined
     for (const schedule of this.schedules.values()) schedule.cancel()
     this.schedules.clear()
     const guard = this.guard
