@@ -37,9 +37,10 @@ export interface LeaderElector extends TypedEmitter<ElectorEvents> {
    * Idempotent while campaigning (repeated calls return the same outcome).
    *
    * After `stop()`, `start()` campaigns again: it waits for that stop to
-   * finish (also when called while `stop()` is still in flight), then starts a
-   * fresh campaign that may be elected again later. A `stop()` after it stops
-   * the new campaign. The announcer relies on this to step down and campaign
+   * finish (also when called while `stop()` is still in flight, for example
+   * from a 'deposed' listener during `stop()`), then starts a fresh campaign
+   * that may be elected again later. A `stop()` after it stops the new
+   * campaign. The announcer relies on this to step down and campaign
    * again (after its guard process died).
    */
   start(): Promise<void>

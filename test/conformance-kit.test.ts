@@ -264,6 +264,26 @@ t.test('an elector whose start() rejects is reported, not thrown', async (t) => 
   t.equal(check(report, 'first-leader').status, 'skip')
 })
 
+t.test("MemoryLeaseElector: start() from a 'deposed' listener during stop() campaigns again after the release", async (t) => {
+  const store = new MemoryLeaseStore()
+  const elector = new MemoryLeaseElector(store, { identity: 'a', ttlMs: 300 })
+  t.teardown(() => elector.stop())
+  await elector.start()
+  await new Promise((resolve) => elector.once('elected', resolve))
+  let restarted: Promise<void> | undefined
+  elector.once('deposed', () => {
+    restarted = elector.start()
+  })
+  const order: string[] = []
+  await Promise.all([
+    elector.stop().then(() => order.push(`stop resolved (holder ${store.currentHolder})`)),
+    Promise.resolve().then(() => restarted!.then(() => order.push('start resolved'))),
+  ])
+  t.same(order, ['stop resolved (holder undefined)', 'start resolved'], 'released before the new campaign')
+  await new Promise((resolve) => elector.once('elected', resolve))
+  t.equal(store.currentHolder, 'a', 'elected again')
+})
+
 t.test('invalid options throw', async (t) => {
   await t.rejects(runElectorConformance({ name: 'x', candidates: 0, create: () => new EveryoneLeads() }), {
     name: 'RangeError',

@@ -156,6 +156,24 @@ t.test('against a real etcd', skip, async (t) => {
     t.same(rec.of('error'), [])
   })
 
+  t.test("a 'deposed' listener may call start() during stop(): the new campaign begins after the revoke", async (t) => {
+    const name = uniqueName('listener')
+    const { elector } = await running(t, name, 'pod-a')
+    await waitUntil(() => elector.isLeader, 3000, 'elected')
+    const firstLease = (await outside.get(elector.key).exec()).kvs[0]!.lease
+    let restarted: Promise<void> | undefined
+    elector.once('deposed', () => {
+      restarted = elector.start()
+    })
+    const order: string[] = []
+    const stopped = elector.stop().then(() => order.push('stop resolved'))
+    t.ok(restarted, 'start() was called from the listener')
+    await Promise.all([stopped, restarted!.then(() => order.push('start resolved'))])
+    t.same(order, ['stop resolved', 'start resolved'])
+    t.equal((await outside.leaseClient.leaseTimeToLive({ ID: firstLease })).TTL, '-1', 'the old lease was revoked')
+    await waitUntil(() => elector.isLeader, 3000, 'elected again')
+  })
+
   t.test('stop releases at once and a follower takes over through its watch', async (t) => {
     const name = uniqueName('stop')
     // TTL 9 s: the fallback poll runs every 3 s, so a takeover well under

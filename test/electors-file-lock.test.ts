@@ -259,6 +259,23 @@ t.test('a stopped leader that starts again campaigns on the same fd and leads ag
   t.equal(a.fencingFd, fd, 'the same fd throughout (a guard may hold a copy of it)')
 })
 
+t.test("a 'deposed' listener may call start() during stop(): it leads again, and the lock stays its", async (t) => {
+  const lockPath = tempLockPath(t)
+  const a = new FileLockElector({ path: lockPath })
+  const b = new FileLockElector({ path: lockPath })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const aEvents = record(t, a, 'a')
+  const bEvents = record(t, b, 'b')
+  await a.start()
+  await b.start()
+  a.once('deposed', () => void a.start())
+  await a.stop()
+  t.equal(a.isLeader, true, 'campaigning again, and still holding the lock it never let go of')
+  await sleep(50)
+  t.same(aEvents.filter((e) => e.type !== 'renewed').map((e) => e.type), ['elected', 'deposed', 'elected'])
+  t.same(bEvents, [], 'b never led alongside')
+})
+
 t.test('without an error listener a failure is a process warning, not a crash', async (t) => {
   const lockPath = tempLockPath(t)
   const elector = new FileLockElector({ path: lockPath })

@@ -205,6 +205,23 @@ t.test('start() while stop() is in flight waits for it; a stop() before that sta
   t.same(rec.of('error'), [])
 })
 
+t.test("a 'deposed' listener may call start() during stop(): the new campaign begins after the release", async (t) => {
+  const api = await fakeApi(t)
+  const { elector } = await running(t, api, 'pod-a')
+  await waitUntil(() => elector.isLeader, 3000, 'elected')
+  let restarted: Promise<void> | undefined
+  elector.once('deposed', () => {
+    restarted = elector.start()
+  })
+  const order: string[] = []
+  const stopped = elector.stop().then(() => order.push('stop resolved'))
+  t.ok(restarted, 'start() was called from the listener')
+  await Promise.all([stopped, restarted!.then(() => order.push('start resolved'))])
+  t.same(order, ['stop resolved', 'start resolved'])
+  t.ok(api.requests.some((r) => r.method === 'PUT' && r.spec?.holderIdentity === ''), 'released first')
+  await waitUntil(() => elector.isLeader, 3000, 'elected again')
+})
+
 t.test('stop releases like client-go and a follower takes over within a retry period', async (t) => {
   const api = await fakeApi(t)
   const a = await running(t, api, 'pod-a')

@@ -185,8 +185,13 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
    * wakes the followers' watches. Never rejects.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.end()
-    return this.stopping
+    if (this.stopping) return this.stopping
+    const wasLeader = this.leader
+    const stopping = (this.stopping = this.end())
+    // Only now: a 'deposed' listener that calls start() must find this stop to
+    // wait for (and then this.stopping is the new campaign's business).
+    if (wasLeader) this.loseLeadership('stopped')
+    return stopping
   }
 
   private async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
@@ -220,7 +225,6 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
   private async end(): Promise<void> {
     this.wanted = undefined
     this.stopped = true
-    if (this.leader) this.loseLeadership('stopped')
     this.stopController.abort()
     this.wake()
     await this.starting?.catch(() => undefined)

@@ -130,8 +130,9 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       if (wasLeader) this.emit('deposed', 'stopped')
     } finally {
       // Also when not leader: after 'lease expired' our description may still
-      // hold the lock. Unlocking a lock we do not hold changes nothing.
-      this.lock?.unlock()
+      // hold the lock. Unlocking a lock we do not hold changes nothing. Unless
+      // a 'deposed' listener called start() again: the lock is its now.
+      if ((this.state as State) === 'idle') this.lock?.unlock()
     }
   }
 

@@ -180,8 +180,13 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
    * reported as `error` events.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.end()
-    return this.stopping
+    if (this.stopping) return this.stopping
+    const wasLeader = this.leader
+    const stopping = (this.stopping = this.end(wasLeader))
+    // Only now: a 'deposed' listener that calls start() must find this stop to
+    // wait for (and then this.stopping is the new campaign's business).
+    if (wasLeader) this.loseLeadership('stopped')
+    return stopping
   }
 
   private async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
@@ -203,11 +208,9 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
     this.loop = this.run()
   }
 
-  private async end(): Promise<void> {
+  private async end(wasLeader: boolean): Promise<void> {
     this.wanted = undefined
     this.stopped = true
-    const wasLeader = this.leader
-    if (this.leader) this.loseLeadership('stopped')
     this.stopController.abort()
     await this.starting?.catch(() => undefined)
     await this.loop

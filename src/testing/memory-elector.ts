@@ -137,18 +137,21 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.wanted = undefined
-      this.running = false
-      clearTimeout(this.tick)
-      this.wake?.()
-      this.lose('stopped')
-      await this.starting
+    if (this.stopping) return this.stopping
+    this.wanted = undefined
+    this.running = false
+    clearTimeout(this.tick)
+    this.wake?.()
+    const starting = this.starting
+    const stopping = (this.stopping = (async () => {
+      await starting
       await this.loop
       // Even a follower: an attempt cut short by stop() may have won.
       await withTimeout(this.store.release(this.identity), this.ttlMs / 3).catch(() => undefined)
-    })()
-    return this.stopping
+    })())
+    // Only now: a 'deposed' listener that calls start() must find this stop to wait for.
+    this.lose('stopped')
+    return stopping
   }
 
   private async campaign(): Promise<void> {
