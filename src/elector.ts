@@ -22,16 +22,33 @@ export type ElectorEvents = {
   renewed: (lease: Lease) => void
   /** Leadership lost or released. Only ever after `elected`. */
   deposed: (reason: string) => void
-  /** A problem worth reporting that did not (yet) change leadership. */
+  /**
+   * A problem worth reporting that did not (yet) change leadership. An
+   * elector must never emit 'error' while nobody listens (EventEmitter would
+   * throw it, inside a timer or callback: a crash); without a listener it
+   * falls back to `process.emitWarning`.
+   */
   error: (error: Error) => void
 }
 
 export interface LeaderElector extends TypedEmitter<ElectorEvents> {
-  /** Begin campaigning. Resolves once campaigning runs, not when elected. Idempotent. */
+  /**
+   * Begin campaigning. Resolves once campaigning runs, not when elected.
+   * Idempotent while campaigning (repeated calls return the same outcome).
+   *
+   * After `stop()`, `start()` campaigns again: it waits for that stop to
+   * finish (also when called while `stop()` is still in flight, for example
+   * from a 'deposed' listener during `stop()`), then starts a fresh campaign
+   * that may be elected again later. A `stop()` after it stops the new
+   * campaign. The announcer relies on this to step down and campaign
+   * again (after its guard process died).
+   */
   start(): Promise<void>
   /**
    * Stop campaigning and release leadership if held ('deposed' is emitted
-   * first), so another candidate can take over at once. Idempotent.
+   * first), so another candidate can take over at once. Idempotent within one
+   * campaign; once it resolves the elector emits nothing more until the next
+   * `start()`, and holds no timers, watches or connections for the campaign.
    */
   stop(): Promise<void>
   readonly isLeader: boolean

@@ -30,6 +30,7 @@ class Wrapper extends ElectorEmitter implements LeaderElector {
     return this.claimed
   }
   start() {
+    this.stopping = false
     return this.inner.start()
   }
   async stop() {
@@ -62,7 +63,7 @@ class NeverGivesUp extends Wrapper {
 /** Says deposed on every stop(), leader or not. */
 class DeposedWithoutElected extends Wrapper {
   override async stop() {
-    if (!this.claimed && !this.stopping) this.emit('deposed', 'stopped')
+    if (!this.claimed) this.emit('deposed', 'stopped')
     await super.stop()
   }
 }
@@ -78,6 +79,18 @@ class ShrinkingDeadline extends Wrapper {
   protected override onRenewed(deadline: number) {
     this.announced = ++this.renewals === 2 ? this.announced - 50 : deadline
     super.onRenewed(this.announced)
+  }
+}
+
+/** Once stopped, start() resolves but does nothing: it never campaigns again. */
+class NoRestart extends Wrapper {
+  private stoppedOnce = false
+  override start() {
+    return this.stoppedOnce ? Promise.resolve() : super.start()
+  }
+  override async stop() {
+    this.stoppedOnce = true
+    await super.stop()
   }
 }
 
@@ -140,8 +153,42 @@ t.test('a single candidate skips what needs more', async (t) => {
   t.equal(report.ok, true)
   t.equal(check(report, 'stop-takeover').status, 'skip')
   t.equal(check(report, 'stop-takeover').message, 'needs at least two candidates')
-  t.equal(check(report, 'partition').status, 'pass', 'gives up alone too')
+  t.equal(check(report, 'partition').status, 'pass', `gives up alone too: ${check(report, 'partition').message}`)
+  t.equal(check(report, 'restart').status, 'pass', 'stop, start, elected again')
+  t.match(check(report, 'restart').message, /^candidate 0 elected again \d+ ms after start\(\) following its stop\(\)$/)
 })
+
+t.test('a restarted leader is elected again after the leader in its place stops', async (t) => {
+  const report = await runElectorConformance({ name: 'memory-2', candidates: 2, ...memoryCandidates(), ...quick })
+  t.equal(report.ok, true)
+  const restart = check(report, 'restart')
+  t.equal(restart.status, 'pass')
+  t.match(restart.message, /^candidate (\d) elected again \d+ ms after start\(\) following its stop\(\) \(after stopping leader (?!\1)\d\)$/)
+  t.ok(report.measurements.reElectedAfterRestartMs! > 0)
+})
+
+for (const candidates of [1, 2, 3]) {
+  t.test(`an elector whose start() after stop() does nothing fails the restart check (${candidates} candidate(s))`, async (t) => {
+    const report = await runElectorConformance({
+      name: `no-restart-${candidates}`,
+      candidates,
+      ...memoryCandidates((inner) => new NoRestart(inner)),
+      ...quick,
+    })
+    t.equal(report.ok, false)
+    const restart = check(report, 'restart')
+    t.equal(restart.status, 'fail')
+    t.match(
+      restart.message,
+      candidates === 1
+        ? /^candidate 0, started again after stop\(\), was not elected within 3000 ms$/
+        : /^candidate \d, started again after stop\(\), was not elected within 3000 ms of being the only candidate left \(stopped [\d, ]+ meanwhile\)$/,
+    )
+    for (const other of report.checks.filter((c) => c.id !== 'restart')) {
+      t.not(other.status, 'fail', `${other.id} is not what failed`)
+    }
+  })
+}
 
 t.test('two candidates claiming leadership at once fail, with who and when', async (t) => {
   const report = await runElectorConformance({
@@ -215,6 +262,26 @@ t.test('an elector whose start() rejects is reported, not thrown', async (t) => 
   t.equal(check(report, 'start').status, 'fail')
   t.match(check(report, 'start').message, /start\(\) of candidate 0 rejected: backend config missing/)
   t.equal(check(report, 'first-leader').status, 'skip')
+})
+
+t.test("MemoryLeaseElector: start() from a 'deposed' listener during stop() campaigns again after the release", async (t) => {
+  const store = new MemoryLeaseStore()
+  const elector = new MemoryLeaseElector(store, { identity: 'a', ttlMs: 300 })
+  t.teardown(() => elector.stop())
+  await elector.start()
+  await new Promise((resolve) => elector.once('elected', resolve))
+  let restarted: Promise<void> | undefined
+  elector.once('deposed', () => {
+    restarted = elector.start()
+  })
+  const order: string[] = []
+  await Promise.all([
+    elector.stop().then(() => order.push(`stop resolved (holder ${store.currentHolder})`)),
+    Promise.resolve().then(() => restarted!.then(() => order.push('start resolved'))),
+  ])
+  t.same(order, ['stop resolved (holder undefined)', 'start resolved'], 'released before the new campaign')
+  await new Promise((resolve) => elector.once('elected', resolve))
+  t.equal(store.currentHolder, 'a', 'elected again')
 })
 
 t.test('invalid options throw', async (t) => {

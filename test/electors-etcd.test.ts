@@ -81,17 +81,97 @@ t.test('against a real etcd', skip, async (t) => {
     t.same(rec.of('error'), [])
   })
 
-  t.test('start and stop are idempotent; start after stop is refused', async (t) => {
+  /** IDs of every lease etcd knows now. */
+  async function leases(): Promise<string[]> {
+    return (await outside.leaseClient.leaseLeases()).leases.map((l) => l.ID).sort()
+  }
+
+  t.test('start and stop are idempotent within a campaign; start() after stop() campaigns again on a new lease', async (t) => {
     const name = uniqueName('idem')
-    const { elector, rec } = await running(t, name, 'pod-a')
+    const { elector, rec, proxy } = await running(t, name, 'pod-a')
     t.equal(elector.start(), elector.start())
     await waitUntil(() => elector.isLeader, 3000, 'elected')
+    const firstLease = (await outside.get(elector.key).exec()).kvs[0]!.lease
     await Promise.all([elector.stop(), elector.stop()])
     t.same(rec.of('deposed').map((e) => e.reason), ['stopped'])
     t.equal((await outside.get(elector.key).exec()).kvs.length, 0, 'key deleted with the revoked lease')
+    t.equal((await outside.leaseClient.leaseTimeToLive({ ID: firstLease })).TTL, '-1', 'its lease revoked')
+    await waitUntil(() => proxy.connections === 0, 2000, 'its own client closed')
+
+    const again = elector.start()
+    t.equal(elector.start(), again, 'the same promise within the new campaign')
+    await again
+    await waitUntil(() => elector.isLeader, 3000, 'elected again')
+    const kv = (await outside.get(elector.key).exec()).kvs[0]!
+    t.equal(kv.value.toString(), 'pod-a')
+    t.not(kv.lease, firstLease, 'on a new lease')
+    await elector.stop()
+    t.same(rec.events.filter((e) => e.type !== 'renewed').map((e) => e.type), ['elected', 'deposed', 'elected', 'deposed'])
+    t.equal((await outside.get(elector.key).exec()).kvs.length, 0, 'released again')
+
     const unstarted = new EtcdElector({ endpoints: [server.clientUrl], name, identity: 'x', ttlSeconds: 2 })
+    t.teardown(() => unstarted.stop())
     await unstarted.stop()
-    await t.rejects(unstarted.start(), { message: /start\(\) after stop\(\)/ })
+    await unstarted.start()
+    await waitUntil(() => unstarted.isLeader, 3000, 'a stop() before any start() does not prevent campaigning')
+  })
+
+  t.test('start() while stop() is in flight waits for it; a stop() before that start() began cancels it; nothing left behind', async (t) => {
+    const name = uniqueName('restart')
+    const leasesBefore = await leases()
+    await sleep(1000) // for timers of earlier tests' clients to run out
+    const timersBefore = activeTimers()
+    const { elector, rec, proxy } = await running(t, name, 'pod-a')
+    await waitUntil(() => elector.isLeader, 3000, 'elected')
+    const firstLease = (await outside.get(elector.key).exec()).kvs[0]!.lease
+
+    const order: string[] = []
+    const stopped = elector.stop().then(() => order.push('stop resolved'))
+    const restarted = elector.start().then(() => order.push('start resolved'))
+    t.equal(elector.isLeader, false, 'deposed at once')
+    await Promise.all([stopped, restarted])
+    t.same(order, ['stop resolved', 'start resolved'], 'the new campaign began after the stop finished')
+    t.equal((await outside.leaseClient.leaseTimeToLive({ ID: firstLease })).TTL, '-1', 'the old lease was revoked')
+    await waitUntil(() => elector.isLeader, 3000, 'elected again')
+    t.not((await outside.get(elector.key).exec()).kvs[0]!.lease, firstLease, 'on a new lease')
+
+    const first = elector.stop()
+    void elector.start()
+    const second = elector.stop()
+    t.not(first, second, 'the second stop() belongs to the new campaign')
+    await Promise.all([first, second])
+    // etcd3 itself schedules a watch reconnect (100 ms) when the closed
+    // client ends the watch stream; it finds no watcher and does nothing.
+    await sleep(1000)
+    t.equal(activeTimers(), timersBefore, 'no timer left')
+    t.equal(elector.isLeader, false)
+    t.same(
+      rec.events.filter((e) => e.type !== 'renewed').map((e) => e.type),
+      ['elected', 'deposed', 'elected', 'deposed'],
+      'the cancelled campaign was never elected',
+    )
+    t.equal((await outside.get(elector.key).exec()).kvs.length, 0, 'no leader key')
+    t.same(await leases(), leasesBefore, 'no etcd lease left behind')
+    t.equal(proxy.connections, 0, 'no connection left open')
+    t.same(rec.of('error'), [])
+  })
+
+  t.test("a 'deposed' listener may call start() during stop(): the new campaign begins after the revoke", async (t) => {
+    const name = uniqueName('listener')
+    const { elector } = await running(t, name, 'pod-a')
+    await waitUntil(() => elector.isLeader, 3000, 'elected')
+    const firstLease = (await outside.get(elector.key).exec()).kvs[0]!.lease
+    let restarted: Promise<void> | undefined
+    elector.once('deposed', () => {
+      restarted = elector.start()
+    })
+    const order: string[] = []
+    const stopped = elector.stop().then(() => order.push('stop resolved'))
+    t.ok(restarted, 'start() was called from the listener')
+    await Promise.all([stopped, restarted!.then(() => order.push('start resolved'))])
+    t.same(order, ['stop resolved', 'start resolved'])
+    t.equal((await outside.leaseClient.leaseTimeToLive({ ID: firstLease })).TTL, '-1', 'the old lease was revoked')
+    await waitUntil(() => elector.isLeader, 3000, 'elected again')
   })
 
   t.test('stop releases at once and a follower takes over through its watch', async (t) => {
@@ -150,7 +230,7 @@ t.test('against a real etcd', skip, async (t) => {
     t.ok(a.rec.of('error').length > 0, 'a reported the failed keep-alives')
   })
 
-  t.test('a host can pass its own client, which stop() leaves open', async (t) => {
+  t.test('a host can pass its own client, which stop() leaves open and start() uses again', async (t) => {
     const client = inspector(server)
     t.teardown(() => client.close())
     const elector = new EtcdElector({ client, name: uniqueName('client'), identity: 'pod-a', ttlSeconds: 2 })
@@ -158,6 +238,10 @@ t.test('against a real etcd', skip, async (t) => {
     await waitUntil(() => elector.isLeader, 3000, 'elected')
     await elector.stop()
     t.equal((await client.get(elector.key).exec()).kvs.length, 0, 'released, and the client still works')
+    await elector.start()
+    await waitUntil(() => elector.isLeader, 3000, 'elected again through the same client')
+    await elector.stop()
+    t.equal((await client.get(elector.key).exec()).kvs.length, 0, 'released again')
     t.throws(() => new EtcdElector({ client, endpoints: [server.clientUrl], name: 'x', identity: 'y' }), {
       name: 'TypeError',
       message: /either client or endpoints/,
@@ -273,3 +357,7 @@ t.test('an unreachable etcd gives error events and retries, never a crash', skip
 t.test('no unhandled rejections', async (t) => {
   t.same(unhandled, [])
 })
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+}

@@ -229,6 +229,70 @@ t.test('the lock file is deleted: leader and follower give up, nobody leads', as
   await t.rejects(elector.start(), { code: 'ERR_LOCK_FILE_REPLACED' })
 })
 
+t.test('a stopped leader that starts again campaigns on the same fd and leads again', async (t) => {
+  const lockPath = tempLockPath(t)
+  const a = new FileLockElector({ path: lockPath })
+  const b = new FileLockElector({ path: lockPath })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const aEvents = record(t, a, 'a')
+  const fd = a.fencingFd
+  await a.start()
+  await b.start()
+  const bElected = next(b, 'elected')
+  await a.stop()
+  await bElected
+  await a.start()
+  await sleep(30)
+  t.equal(a.isLeader, false, 'follows while b leads')
+  const aElected = next(a, 'elected')
+  const stoppedAt = monotonicNow()
+  await b.stop()
+  const takeover = (await aElected) - stoppedAt
+  t.ok(takeover < 100, `took over ${takeover.toFixed(1)} ms after b stopped (through its watch)`)
+  await a.stop()
+  await a.start()
+  t.equal(a.isLeader, true, 'alone: elected again at once')
+  t.same(
+    aEvents.filter((e) => e.type !== 'renewed').map((e) => e.type),
+    ['elected', 'deposed', 'elected', 'deposed', 'elected'],
+  )
+  t.equal(a.fencingFd, fd, 'the same fd throughout (a guard may hold a copy of it)')
+})
+
+t.test("a 'deposed' listener may call start() during stop(): it leads again, and the lock stays its", async (t) => {
+  const lockPath = tempLockPath(t)
+  const a = new FileLockElector({ path: lockPath })
+  const b = new FileLockElector({ path: lockPath })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const aEvents = record(t, a, 'a')
+  const bEvents = record(t, b, 'b')
+  await a.start()
+  await b.start()
+  a.once('deposed', () => void a.start())
+  await a.stop()
+  t.equal(a.isLeader, true, 'campaigning again, and still holding the lock it never let go of')
+  await sleep(50)
+  t.same(aEvents.filter((e) => e.type !== 'renewed').map((e) => e.type), ['elected', 'deposed', 'elected'])
+  t.same(bEvents, [], 'b never led alongside')
+})
+
+t.test('without an error listener a failure is a process warning, not a crash', async (t) => {
+  const lockPath = tempLockPath(t)
+  const elector = new FileLockElector({ path: lockPath })
+  t.teardown(() => elector.close())
+  const warnings: Error[] = []
+  const onWarning = (warning: Error) => warnings.push(warning)
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const deposed = new Promise<string>((resolve) => elector.once('deposed', resolve))
+  await elector.start()
+  unlinkSync(lockPath)
+  t.equal(await deposed, 'lock file replaced')
+  await sleep(20)
+  t.equal(warnings.length, 1, 'one warning')
+  t.match(warnings[0]?.message, /^FileLockElector .*leader\.lock: lock file .* was deleted or replaced/)
+})
+
 t.test('a follower stopping emits nothing; close ends the elector', async (t) => {
   const lockPath = tempLockPath(t)
   const leader = new FileLockElector({ path: lockPath })

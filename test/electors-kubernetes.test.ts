@@ -130,24 +130,96 @@ t.test('a host can pass its own CoordinationV1Api client', async (t) => {
   t.equal(api.requests[0]!.token, 'pod-a', 'through the given client')
 })
 
-t.test('start and stop are idempotent; start after stop is refused', async (t) => {
+t.test('start and stop are idempotent within a campaign; start() after stop() campaigns again', async (t) => {
   const api = await fakeApi(t)
   const elector = await kubeCandidate(api, 'pod-a')
   const rec = new Recorder(elector)
+  t.teardown(() => elector.stop())
   t.equal(elector.start(), elector.start(), 'the same promise')
   await elector.start()
   await waitUntil(() => elector.isLeader, 3000, 'elected')
   await Promise.all([elector.stop(), elector.stop()])
   await elector.stop()
-  t.same(
-    rec.events.filter((e) => e.type === 'deposed').map((e) => (e as { reason: string }).reason),
-    ['stopped'],
-    'one deposed',
-  )
+  t.same(rec.events.map((e) => e.type), ['elected', 'deposed'], 'one deposed')
+  t.equal(rec.last('deposed')!.reason, 'stopped')
   t.equal(elector.isLeader, false)
+  t.equal(api.lease(NAMESPACE, LEASE)!.spec.holderIdentity, '', 'released')
+
+  const again = elector.start()
+  t.equal(elector.start(), again, 'the same promise within the new campaign')
+  await again
+  await waitUntil(() => elector.isLeader, 3000, 'elected again')
+  t.equal(api.lease(NAMESPACE, LEASE)!.spec.holderIdentity, 'pod-a', 'holds the Lease again')
+  await elector.stop()
+  t.same(rec.events.filter((e) => e.type !== 'renewed').map((e) => e.type), ['elected', 'deposed', 'elected', 'deposed'])
+  t.equal(api.lease(NAMESPACE, LEASE)!.spec.holderIdentity, '', 'released again')
+
   const fresh = await kubeCandidate(api, 'pod-b')
+  t.teardown(() => fresh.stop())
   await fresh.stop()
-  await t.rejects(fresh.start(), { message: /start\(\) after stop\(\)/ })
+  await fresh.start()
+  await waitUntil(() => fresh.isLeader, 3000, 'a stop() before any start() does not prevent campaigning')
+})
+
+t.test('start() while stop() is in flight waits for it; a stop() before that start() began cancels it', async (t) => {
+  const api = await fakeApi(t)
+  const timersBefore = activeTimers()
+  const elector = await kubeCandidate(api, 'pod-a')
+  const rec = new Recorder(elector)
+  t.teardown(() => elector.stop())
+  await elector.start()
+  await waitUntil(() => elector.isLeader, 3000, 'elected')
+
+  // The release (GET, then PUT) answers only after 500 ms: stop() is in flight a while.
+  api.addFault({ token: 'pod-a', method: 'PUT', fault: { kind: 'delay-after', ms: 500 }, times: 1 })
+  const order: string[] = []
+  const stopped = elector.stop().then(() => order.push('stop resolved'))
+  const restarted = elector.start().then(() => order.push('start resolved'))
+  t.equal(elector.isLeader, false, 'deposed at once')
+  await Promise.all([stopped, restarted])
+  t.same(order, ['stop resolved', 'start resolved'], 'the new campaign began after the stop finished')
+  const releasedAt = api.requests.findIndex((r) => r.method === 'PUT' && r.spec?.holderIdentity === '')
+  t.ok(releasedAt >= 0, 'the old campaign released the Lease')
+  await waitUntil(() => elector.isLeader, 3000, 'elected again')
+  const reacquire = api.requests.findIndex((r, i) => i > releasedAt && r.method === 'PUT' && r.spec?.holderIdentity === 'pod-a')
+  t.ok(reacquire > releasedAt, 'and the new one took it after that release')
+  t.equal(api.lease(NAMESPACE, LEASE)!.spec.leaseTransitions, 1, 'a new acquisition, not a renewal')
+
+  // stop(), start(), stop(): the start() waits for the first stop, the second stop() cancels it.
+  const first = elector.stop()
+  void elector.start()
+  const second = elector.stop()
+  t.not(first, second, 'the second stop() belongs to the new campaign')
+  await Promise.all([first, second])
+  t.equal(activeTimers(), timersBefore, 'no timer left once stop() resolved')
+  const requests = api.requests.filter((r) => r.token === 'pod-a').length
+  await sleep(2500)
+  t.equal(api.requests.filter((r) => r.token === 'pod-a').length, requests, 'no request after stop() resolved')
+  t.equal(elector.isLeader, false)
+  t.same(
+    rec.events.filter((e) => e.type !== 'renewed').map((e) => e.type),
+    ['elected', 'deposed', 'elected', 'deposed'],
+    'the cancelled campaign was never elected',
+  )
+  t.equal(api.lease(NAMESPACE, LEASE)!.spec.holderIdentity, '', 'released')
+  t.same(rec.of('error'), [])
+})
+
+t.test("a 'deposed' listener may call start() during stop(): the new campaign begins after the release", async (t) => {
+  const api = await fakeApi(t)
+  const { elector } = await running(t, api, 'pod-a')
+  await waitUntil(() => elector.isLeader, 3000, 'elected')
+  let restarted: Promise<void> | undefined
+  elector.once('deposed', () => {
+    restarted = elector.start()
+  })
+  const order: string[] = []
+  const stopped = elector.stop().then(() => order.push('stop resolved'))
+  t.ok(restarted, 'start() was called from the listener')
+  await Promise.all([stopped, restarted!.then(() => order.push('start resolved'))])
+  t.same(order, ['stop resolved', 'start resolved'])
+  t.ok(api.requests.some((r) => r.method === 'PUT' && r.spec?.holderIdentity === ''), 'released first')
+  await waitUntil(() => elector.isLeader, 3000, 'elected again')
 })
 
 t.test('stop releases like client-go and a follower takes over within a retry period', async (t) => {
@@ -345,6 +417,10 @@ t.test('a stop during an unreachable API still resolves and reports the failed r
 t.test('no unhandled rejections', async (t) => {
   t.same(unhandled, [])
 })
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -84,14 +84,18 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
   private readonly marginMs: number
   private readonly label: string
 
+  /** The current campaign's start() and stop(); a start() after a stop() begins a new campaign. */
+  private starting?: Promise<void>
+  private stopping?: Promise<void>
+  /** The start() whose campaign is wanted; stop() clears it, so a start still waiting never begins. */
+  private wanted?: object
+  // Per campaign, reset when a new one begins (after the previous stop finished):
   private client?: Etcd3
   private ownsClient = false
   private watcher?: Watcher
-  private starting?: Promise<void>
-  private stopping?: Promise<void>
-  private stopped = false
+  private stopped = true
   private loops: Promise<void>[] = []
-  private readonly stopController = new AbortController()
+  private stopController = new AbortController()
   private wakeCampaign?: () => void
   private wakePending = false
 
@@ -160,10 +164,18 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
    * Sets up the client (importing etcd3 unless a client was given) and starts
    * campaigning in the background. Rejects only if the client cannot be set
    * up; an unreachable etcd is reported through `error` events while the
-   * elector keeps retrying.
+   * elector keeps retrying. After stop() (even one still in flight) it waits
+   * for the stop to finish and campaigns again, with a new etcd lease (and a
+   * new client unless one was given).
    */
   start(): Promise<void> {
-    this.starting ??= this.begin()
+    if (this.starting === undefined || this.stopping !== undefined) {
+      const previousStop = this.stopping
+      const token = {}
+      this.wanted = token
+      this.stopping = undefined
+      this.starting = this.begin(token, previousStop)
+    }
     return this.starting
   }
 
@@ -173,13 +185,33 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
    * wakes the followers' watches. Never rejects.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.end()
-    return this.stopping
+    if (this.stopping) return this.stopping
+    const wasLeader = this.leader
+    const stopping = (this.stopping = this.end())
+    // Only now: a 'deposed' listener that calls start() must find this stop to
+    // wait for (and then this.stopping is the new campaign's business).
+    if (wasLeader) this.loseLeadership('stopped')
+    return stopping
   }
 
-  private async begin(): Promise<void> {
-    if (this.stopped) throw new Error(`${this.label}: start() after stop(); create a new elector`)
-    const client = this.options.client ?? (await this.makeClient())
+  private async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
+    // The previous campaign's loops, lease and watch must be gone before its state is reused.
+    await previousStop
+    if (this.wanted !== token) return // stopped (or restarted) while waiting
+    this.stopped = false
+    this.stopController = new AbortController()
+    this.wakeCampaign = undefined
+    this.wakePending = false
+    this.session = undefined
+    this.deadline = 0
+    this.leaderRevision = 0n
+    let client: Etcd3
+    try {
+      client = this.options.client ?? (await this.makeClient())
+    } catch (error) {
+      this.stopped = true
+      throw error
+    }
     if (this.stopped) {
       if (!this.options.client) client.close()
       return
@@ -191,13 +223,15 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
   }
 
   private async end(): Promise<void> {
+    this.wanted = undefined
     this.stopped = true
-    if (this.leader) this.loseLeadership('stopped')
     this.stopController.abort()
     this.wake()
     await this.starting?.catch(() => undefined)
     await Promise.all(this.loops)
+    this.loops = []
     const client = this.client
+    this.client = undefined
     if (!client) return
     const watcher = this.watcher
     this.watcher = undefined
@@ -343,8 +377,11 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
         this.keepAliveMs,
       )
       if (this.stopped) {
-        // stop() no longer knows this lease: revoke it here.
-        client.leaseClient.leaseRevoke({ ID: granted.ID }).catch(() => undefined)
+        // stop() no longer knows this lease: revoke it here, before stop() may close the client.
+        await withTimeout(
+          client.leaseClient.leaseRevoke({ ID: granted.ID }, this.callOptions(this.keepAliveMs)),
+          this.keepAliveMs,
+        ).catch(() => undefined)
         return
       }
       this.session = { id: granted.ID, ttlMs: Math.min(this.ttlMs, Number(granted.TTL) * 1000), sentAt }
@@ -416,6 +453,8 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
     const watcher = client.watch().key(this.key).watcher()
     this.watcher = watcher
     const guarded = (handler: (kv: IKeyValue) => void) => (kv: IKeyValue) => {
+      // A watch whose cancel did not finish in stop() must not act on a later campaign.
+      if (this.watcher !== watcher) return
       // etcd3 rethrows listener errors asynchronously, as uncaught exceptions.
       try {
         handler(kv)
@@ -440,8 +479,12 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
         }
       }),
     )
-    watcher.on('connected', () => this.wake())
-    watcher.on('error', (error: Error) => this.report(error, 'watch failed'))
+    watcher.on('connected', () => {
+      if (this.watcher === watcher) this.wake()
+    })
+    watcher.on('error', (error: Error) => {
+      if (this.watcher === watcher) this.report(error, 'watch failed')
+    })
     watcher.on('disconnected', () => undefined)
   }
 

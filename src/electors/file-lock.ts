@@ -70,6 +70,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   private pollTimer?: NodeJS.Timeout
   private renewTimer?: NodeJS.Timeout
   private retryTimer?: NodeJS.Timeout
+  private readonly warned = new Set<string>()
 
   constructor(options: FileLockElectorOptions) {
     super()
@@ -103,7 +104,11 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     return this.state === 'leader'
   }
 
-  /** Begins campaigning; 'elected' may be emitted before this resolves. Idempotent. */
+  /**
+   * Begins campaigning; 'elected' may be emitted before this resolves.
+   * Idempotent while campaigning; after stop() it campaigns again with the
+   * same fd (a guard may hold a copy of it).
+   */
   async start(): Promise<void> {
     if (this.failure) throw this.failure
     if (this.state !== 'idle') return
@@ -125,8 +130,9 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       if (wasLeader) this.emit('deposed', 'stopped')
     } finally {
       // Also when not leader: after 'lease expired' our description may still
-      // hold the lock. Unlocking a lock we do not hold changes nothing.
-      this.lock?.unlock()
+      // hold the lock. Unlocking a lock we do not hold changes nothing. Unless
+      // a 'deposed' listener called start() again: the lock is its now.
+      if ((this.state as State) === 'idle') this.lock?.unlock()
     }
   }
 
@@ -159,7 +165,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     const now = monotonicNow()
     const check = this.checkLock()
     if (check instanceof Error) {
-      this.emit('error', check)
+      this.report(check)
       return false
     }
     if (check === 'replaced') {
@@ -195,9 +201,9 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     } else if (check === 'busy') {
       this.loseLeadership('lock lost')
     } else {
-      // Leadership first, the report after: an 'error' without a listener throws.
+      // Leadership first, the report after: a listener may throw or call stop().
       this.loseLeadership(`lock check failed: ${check.message}`)
-      this.emit('error', check)
+      this.report(check)
     }
   }
 
@@ -219,7 +225,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
 
   private onLockFileEvents(error: Error | null, events: LockFileEvent[]): void {
     if (error) {
-      this.emit('error', error)
+      this.report(error)
       return
     }
     if (this.state === 'leader') {
@@ -265,8 +271,23 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     try {
       if (wasLeader) this.emit('deposed', 'lock file replaced')
     } finally {
-      this.emit('error', this.failure)
+      this.report(this.failure)
     }
+  }
+
+  /**
+   * An 'error' event, or without a listener (EventEmitter would throw it from
+   * a timer or the inotify callback) one process warning per kind of problem.
+   */
+  private report(error: Error): void {
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', error)
+      return
+    }
+    const kind = (error as NodeJS.ErrnoException).code ?? error.message
+    if (this.warned.has(kind)) return
+    this.warned.add(kind)
+    process.emitWarning(`FileLockElector ${this.path}: ${error.message} (add an 'error' listener to see every such problem)`)
   }
 
   private halt(): void {

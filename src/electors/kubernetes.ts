@@ -89,11 +89,15 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
   private readonly label: string
 
   private api?: LeaseApi
+  /** The current campaign's start() and stop(); a start() after a stop() begins a new campaign. */
   private starting?: Promise<void>
   private stopping?: Promise<void>
-  private stopped = false
+  /** The start() whose campaign is wanted; stop() clears it, so a start still waiting never begins. */
+  private wanted?: object
+  // Per campaign, reset when a new one begins (after the previous stop finished):
+  private stopped = true
   private loop?: Promise<void>
-  private readonly stopController = new AbortController()
+  private stopController = new AbortController()
   /** The request in flight; aborted when leadership is given up or on stop. */
   private inFlight?: AbortController
   private leader = false
@@ -155,10 +159,17 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
    * given) and starts campaigning in the background. Rejects only when the
    * client cannot be set up (package missing, unreadable kubeconfig); an
    * unreachable API server is reported through `error` events while the
-   * elector keeps retrying.
+   * elector keeps retrying. After stop() (even one still in flight) it waits
+   * for the stop to finish and campaigns again.
    */
   start(): Promise<void> {
-    this.starting ??= this.begin()
+    if (this.starting === undefined || this.stopping !== undefined) {
+      const previousStop = this.stopping
+      const token = {}
+      this.wanted = token
+      this.stopping = undefined
+      this.starting = this.begin(token, previousStop)
+    }
     return this.starting
   }
 
@@ -169,28 +180,45 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
    * reported as `error` events.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.end()
-    return this.stopping
+    if (this.stopping) return this.stopping
+    const wasLeader = this.leader
+    const stopping = (this.stopping = this.end(wasLeader))
+    // Only now: a 'deposed' listener that calls start() must find this stop to
+    // wait for (and then this.stopping is the new campaign's business).
+    if (wasLeader) this.loseLeadership('stopped')
+    return stopping
   }
 
-  private async begin(): Promise<void> {
-    if (this.stopped) throw new Error(`${this.label}: start() after stop(); create a new elector`)
-    const api = this.options.client ?? (await this.makeClient())
+  private async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
+    // The previous campaign's loop and release must be over before its state is reused.
+    await previousStop
+    if (this.wanted !== token) return // stopped (or restarted) while waiting
+    this.stopped = false
+    this.stopController = new AbortController()
+    this.observed = undefined
+    this.mayHold = false
+    this.deadline = 0
+    try {
+      this.api ??= this.options.client ?? (await this.makeClient())
+    } catch (error) {
+      this.stopped = true
+      throw error
+    }
     if (this.stopped) return
-    this.api = api
     this.loop = this.run()
   }
 
-  private async end(): Promise<void> {
+  private async end(wasLeader: boolean): Promise<void> {
+    this.wanted = undefined
     this.stopped = true
-    const wasLeader = this.leader
-    if (this.leader) this.loseLeadership('stopped')
     this.stopController.abort()
     await this.starting?.catch(() => undefined)
     await this.loop
+    this.loop = undefined
     if (this.api && this.options.releaseOnStop !== false && (wasLeader || this.mayHold)) {
       await this.release(this.api)
     }
+    this.mayHold = false
   }
 
   private async makeClient(): Promise<LeaseApi> {

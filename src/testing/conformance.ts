@@ -1,8 +1,8 @@
 // The elector conformance kit: runs N candidates of an elector through start,
-// steady leadership, an optional partition of the leader, a stop of the leader
-// and a full stop, watching every event and sampling isLeader all along, and
-// reports each rule of the LeaderElector contract as pass, fail or skip with
-// measured times.
+// steady leadership, an optional partition of the leader, a stop of the
+// leader, a start() of that stopped leader until it leads again, and a full
+// stop, watching every event and sampling isLeader all along, and reports each
+// rule of the LeaderElector contract as pass, fail or skip with measured times.
 import { monotonicNow } from '../clock'
 import type { LeaderElector, Lease } from '../elector'
 
@@ -42,6 +42,7 @@ export type ConformanceCheckId =
   | 'partition'
   | 'heal'
   | 'stop-takeover'
+  | 'restart'
   | 'stop-all'
 
 export interface ConformanceCheck {
@@ -66,6 +67,8 @@ export interface ConformanceMeasurements {
   oneLeaderAfterHealMs?: number
   /** stop() of the leader to another candidate's `elected`. */
   takeoverAfterStopMs?: number
+  /** start() of a stopped leader to its `elected` (other leaders stopped meanwhile, if any). */
+  reElectedAfterRestartMs?: number
   /** Most candidates reporting isLeader at one sample. */
   maxConcurrentLeaders: number
   samples: number
@@ -124,6 +127,7 @@ const TITLES: Record<ConformanceCheckId, string> = {
   partition: 'a partitioned leader gives up (deposed) before its deadline and another takes over',
   heal: 'after the partition heals, exactly one leader',
   'stop-takeover': 'stop() of the leader releases leadership (deposed first) and another candidate takes over',
+  restart: 'a stopped leader that start()s again campaigns again and becomes leader later',
   'stop-all': 'stop() resolves on every candidate, is idempotent, and leaves no leader and no later events',
 }
 
@@ -176,6 +180,7 @@ class ConformanceRun {
       await this.sleep(this.settleMs)
       await this.partitionPhase()
       await this.stopPhase()
+      await this.restartPhase()
     } catch (error) {
       this.step(`kit error: ${describe(error)}`)
     } finally {
@@ -353,6 +358,7 @@ class ConformanceRun {
     this.step(`stopping leader ${leader.index}`)
     const stopAt = monotonicNow()
     leader.stopping = true
+    this.stoppedLeader = leader
     const result = await this.within(leader.elector.stop(), `stop() of candidate ${leader.index}`)
     const resolvedAt = monotonicNow()
     leader.stoppedAt = resolvedAt
@@ -379,6 +385,101 @@ class ConformanceRun {
     }
     await this.sleep(Math.min(this.settleMs, 1000))
   }
+
+  /**
+   * start() again the leader stopped by stopPhase (with one candidate: stop
+   * it here first). It must become leader again: while another candidate
+   * leads, that one is stopped, until the restarted one is elected or is the
+   * only candidate left, when it must be elected within timeoutMs.
+   */
+  private async restartPhase(): Promise<void> {
+    let old = this.stoppedLeader
+    if (this.candidates.length === 1) {
+      const leader = await this.currentLeader()
+      if (!leader) {
+        this.record('restart', 'fail', `no leader to stop within ${ms(this.timeoutMs)}`)
+        return
+      }
+      this.step(`stopping leader ${leader.index} to start it again`)
+      leader.stopping = true
+      const result = await this.within(leader.elector.stop(), `stop() of candidate ${leader.index}`)
+      leader.stoppedAt = monotonicNow()
+      if (result instanceof Error) {
+        this.record('restart', 'fail', result.message)
+        return
+      }
+      old = leader
+    }
+    if (!old) {
+      this.record('restart', 'skip', 'no leader was stopped (stop-takeover did not get that far)')
+      return
+    }
+    const candidate = old
+    // Events between stop() resolving and now were late (stop-all reports
+    // them); from here on they belong to the new campaign.
+    await this.sleep(Math.max(50, this.sampleEveryMs * 4))
+    if (candidate.elector.isLeader) {
+      this.record('restart', 'fail', `candidate ${candidate.index} reports isLeader after stop() resolved, before start()`)
+      return
+    }
+    this.step(`starting stopped candidate ${candidate.index} again`)
+    candidate.stopping = false
+    candidate.stoppedAt = undefined
+    const restartedAt = monotonicNow()
+    for (const round of [1, 2]) {
+      const result = await this.within(candidate.elector.start(), `${round === 2 ? 'second ' : ''}start() after stop() of candidate ${candidate.index}`)
+      if (result instanceof Error) {
+        this.record('restart', 'fail', result.message)
+        return
+      }
+    }
+    const reElected = () => this.intervals.find((i) => i.candidate === candidate.index && i.start > restartedAt)
+    const stoppedOthers: number[] = []
+    let problem: string | undefined
+    while (!reElected()) {
+      const others = this.candidates.filter((c) => c !== candidate && !c.stopping)
+      if (others.length === 0) {
+        if (!(await this.waitFor(() => reElected() !== undefined, this.timeoutMs))) {
+          problem =
+            `candidate ${candidate.index}, started again after stop(), was not elected within ${ms(this.timeoutMs)}` +
+            (stoppedOthers.length ? ` of being the only candidate left (stopped ${stoppedOthers.join(', ')} meanwhile)` : '')
+        }
+        break
+      }
+      const leader = await this.currentLeader()
+      if (reElected()) break
+      if (!leader) {
+        problem =
+          `no single leader within ${ms(this.timeoutMs)} after candidate ${candidate.index} was started again` +
+          (stoppedOthers.length ? ` (stopped ${stoppedOthers.join(', ')} meanwhile)` : '')
+        break
+      }
+      this.step(`stopping leader ${leader.index} to let restarted candidate ${candidate.index} (or another) take over`)
+      leader.stopping = true
+      const result = await this.within(leader.elector.stop(), `stop() of candidate ${leader.index}`)
+      leader.stoppedAt = monotonicNow()
+      stoppedOthers.push(leader.index)
+      if (result instanceof Error) {
+        problem = result.message
+        break
+      }
+    }
+    const again = reElected()
+    if (problem || !again) {
+      this.record('restart', 'fail', problem ?? `candidate ${candidate.index} was not elected again`)
+      return
+    }
+    const figure = (this.measurements.reElectedAfterRestartMs = round(again.start - restartedAt))
+    this.record(
+      'restart',
+      'pass',
+      `candidate ${candidate.index} elected again ${ms(figure)} after start() following its stop()` +
+        (stoppedOthers.length ? ` (after stopping leader${stoppedOthers.length > 1 ? 's' : ''} ${stoppedOthers.join(', ')})` : ''),
+      { reElectedAfterRestartMs: figure },
+    )
+  }
+
+  private stoppedLeader?: Candidate
 
   private async stopAll(): Promise<void> {
     if (this.candidates.length === 0) return

@@ -81,6 +81,7 @@ export interface MemoryLeaseElectorOptions {
  * - Without a success, give up (`deposed`) one margin before that deadline;
  *   never wait for an answer past it.
  * - On stop, say `deposed` first, then release, so another takes over at once.
+ * - A start() after stop() waits for that stop to finish, then campaigns again.
  */
 export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector {
   readonly identity: string
@@ -89,7 +90,10 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
   private leader = false
   private deadline = 0
   private running = false
+  private starting?: Promise<void>
   private stopping?: Promise<void>
+  /** The start() whose campaign is wanted; stop() clears it. */
+  private wanted?: object
   private loop?: Promise<void>
   private tick?: NodeJS.Timeout
   private stepDown?: NodeJS.Timeout
@@ -116,24 +120,38 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
     return this.leader
   }
 
-  async start(): Promise<void> {
-    if (this.stopping) throw new Error('MemoryLeaseElector: start() after stop()')
-    if (this.running) return
-    this.running = true
-    this.loop = this.campaign()
+  start(): Promise<void> {
+    // Once per campaign: the first start(), or the first after a stop().
+    if (this.starting === undefined || this.stopping !== undefined) {
+      const previousStop = this.stopping
+      const wanted = (this.wanted = {})
+      this.stopping = undefined
+      this.starting = (async () => {
+        await previousStop // its loop and release must be over
+        if (this.wanted !== wanted) return // stopped again meanwhile
+        this.running = true
+        this.loop = this.campaign()
+      })()
+    }
+    return this.starting
   }
 
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.running = false
-      clearTimeout(this.tick)
-      this.wake?.()
-      this.lose('stopped')
+    if (this.stopping) return this.stopping
+    this.wanted = undefined
+    this.running = false
+    clearTimeout(this.tick)
+    this.wake?.()
+    const starting = this.starting
+    const stopping = (this.stopping = (async () => {
+      await starting
       await this.loop
       // Even a follower: an attempt cut short by stop() may have won.
       await withTimeout(this.store.release(this.identity), this.ttlMs / 3).catch(() => undefined)
-    })()
-    return this.stopping
+    })())
+    // Only now: a 'deposed' listener that calls start() must find this stop to wait for.
+    this.lose('stopped')
+    return stopping
   }
 
   private async campaign(): Promise<void> {

@@ -27,6 +27,11 @@ export class TcpProxy {
     return (this.server.address() as net.AddressInfo).port
   }
 
+  /** Client connections open through the proxy now. */
+  get connections(): number {
+    return this.pairs.size
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`
   }
