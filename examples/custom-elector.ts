@@ -173,13 +173,21 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
 
   /** Resolves at once: campaigning runs in the background (an unreachable server must not hang the host). */
   async start(): Promise<void> {
-    if (this.stopping) throw new Error('TcpLockElector: start() after stop()')
+    // start() after stop() campaigns again, once the stop has finished (the
+    // contract: an announcer steps down this way when its guard dies).
+    if (this.stopping) {
+      const stopping = this.stopping
+      await stopping
+      if (this.stopping !== stopping) return // stopped again meanwhile
+      this.stopping = undefined
+    }
     if (this.running) return
     this.running = true
     this.loop = this.campaign()
   }
 
   stop(): Promise<void> {
+    if (!this.running && !this.stopping) return Promise.resolve()
     this.stopping ??= (async () => {
       this.running = false
       clearTimeout(this.tick)

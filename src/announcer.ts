@@ -220,11 +220,19 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    */
   private warmUp(): void {
     this.footprint!.encodeAddRequests()
+    this.footprint!.presentAddresses()
     const mac = this.packets!.mac
     for (const vip of this.options.vips) {
       if (vip.family === 4) for (const kind of this.options.arpKinds) gratuitousArp(kind, mac, vip.address)
       else neighbourAdvertisement(mac, vip.address)
     }
+    // The guard's command path (write, reply, timer) is the takeover's first step.
+    this.guard?.ping().catch(() => {})
+    // A schedule that is cancelled before it can announce: announce() returns
+    // at once for a follower, but its code and the schedule's are now compiled.
+    const dry = new AnnounceSchedule(this.options.schedule, (reason, count) => this.announce(this.options.vips[0].address, reason, count))
+    dry.start('takeover')
+    dry.cancel()
   }
 
   private enqueue(step: () => void | Promise<void>): Promise<void> {

@@ -228,7 +228,7 @@ t.test('custom-elector.ts runs as a program and reports success', async (t) => {
   const exit = await example.exited
   if (exit.code !== 0) t.comment(example.lines.join('\n'))
   t.equal(exit.code, 0, 'exits 0')
-  t.equal(example.lines.filter((l) => /^PASS /.test(l)).length, 10, 'ten checks passed')
+  t.equal(example.lines.filter((l) => /^PASS /.test(l)).length, 11, 'eleven checks passed (restart included)')
   t.equal(example.lines.at(-1), 'TcpLockElector keeps the LeaderElector contract', 'and says so')
 })
 
