@@ -220,7 +220,6 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    */
   private warmUp(): void {
     this.footprint!.encodeAddRequests()
-    this.footprint!.presentAddresses()
     const mac = this.packets!.mac
     for (const vip of this.options.vips) {
       if (vip.family === 4) for (const kind of this.options.arpKinds) gratuitousArp(kind, mac, vip.address)

@@ -3,6 +3,7 @@
 // an optional periodic refresh while leader. One schedule per VIP, so a VIP
 // restored after an outside removal restarts its own cycle without disturbing
 // the others.
+import { outOfRange, validateInteger } from './net/validate'
 
 export interface AnnounceScheduleOptions {
   /** Frames of each kind sent at once on takeover. Default 1. */
@@ -31,18 +32,13 @@ export function resolveSchedule(options: AnnounceScheduleOptions = {}): Resolved
     repeatIntervalMs: options.repeatIntervalMs ?? 1000,
     refreshIntervalMs: options.refreshIntervalMs ?? 30000,
   }
-  const check = (name: keyof ResolvedSchedule, min: number, max: number) => {
-    const value = resolved[name]
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw Object.assign(new RangeError(`announce.${name}: ${JSON.stringify(value)} must be an integer from ${min} to ${max}`), { code: 'ERR_OUT_OF_RANGE' })
-    }
-  }
+  const check = (name: keyof ResolvedSchedule, min: number, max: number) => validateInteger(resolved[name], `announce.${name}`, min, max)
   check('burst', 1, 10)
   check('repeats', 0, 100)
   check('repeatIntervalMs', 10, 3_600_000)
   check('refreshIntervalMs', 0, 86_400_000)
   if (resolved.refreshIntervalMs > 0 && resolved.refreshIntervalMs < 100) {
-    throw Object.assign(new RangeError(`announce.refreshIntervalMs: ${resolved.refreshIntervalMs} must be 0 (off) or at least 100`), { code: 'ERR_OUT_OF_RANGE' })
+    outOfRange('announce.refreshIntervalMs', resolved.refreshIntervalMs, '0 (off) or at least 100')
   }
   return resolved
 }

@@ -143,7 +143,7 @@ t.test('single-replica.ts: usage and option errors exit non-zero, naming the pro
   t.match(missing.lines.join('\n'), /a VIP and an interface are required\nusage: single-replica\.ts/, 'says what is missing, then the usage')
   const bad = runExample(t, 'single-replica.ts', ['--vip', '10.1', '--interface', 'eth0'], { env })
   t.equal((await bad.exited).code, 1, 'a bad VIP: exit 1')
-  t.match(bad.lines.join('\n'), /cannot run: vip: "10\.1" is not a dotted-quad IPv4 address/, 'the field and value are named')
+  t.match(bad.lines.join('\n'), /cannot run: vip: "10\.1" is not an IPv4 or IPv6 address/, 'the field and value are named')
 })
 
 t.test('single-replica.ts in a namespace: VIP up and announced, gone after SIGTERM', nsOptions, async (t) => {
