@@ -4,7 +4,7 @@
 // were sent, on CLOCK_MONOTONIC. docs/electors.md explains the choices.
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3'
 import { monotonicNow } from '../clock'
-import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
+import { CampaignElector } from './campaign'
 import { loadOptionalPeer } from './optional-peer'
 
 /** Options of {@link EtcdElector}. */
@@ -72,7 +72,7 @@ const passThrough = {
  * Without a successful keep-alive the leader gives up (`deposed`) one more
  * margin before the deadline.
  */
-export class EtcdElector extends ElectorEmitter implements LeaderElector {
+export class EtcdElector extends CampaignElector {
   readonly name: string
   readonly identity: string
   readonly key: string
@@ -82,13 +82,9 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
   private readonly ttlMs: number
   private readonly keepAliveMs: number
   private readonly marginMs: number
-  private readonly label: string
+  protected readonly label: string
 
   /** The current campaign's start() and stop(); a start() after a stop() begins a new campaign. */
-  private starting?: Promise<void>
-  private stopping?: Promise<void>
-  /** The start() whose campaign is wanted; stop() clears it, so a start still waiting never begins. */
-  private wanted?: object
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private client?: Etcd3
   private ownsClient = false
@@ -105,7 +101,6 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
   /** Revision at which our leader key was written; older watch events predate our leadership. */
   private leaderRevision = 0n
   private stepDownTimer?: NodeJS.Timeout
-  private warnedNoErrorListener = false
 
   constructor(options: EtcdElectorOptions) {
     super()
@@ -160,41 +155,7 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
     return this.leader
   }
 
-  /**
-   * Sets up the client (importing etcd3 unless a client was given) and starts
-   * campaigning in the background. Rejects only if the client cannot be set
-   * up; an unreachable etcd is reported through `error` events while the
-   * elector keeps retrying. After stop() (even one still in flight) it waits
-   * for the stop to finish and campaigns again, with a new etcd lease (and a
-   * new client unless one was given).
-   */
-  start(): Promise<void> {
-    if (this.starting === undefined || this.stopping !== undefined) {
-      const previousStop = this.stopping
-      const token = {}
-      this.wanted = token
-      this.stopping = undefined
-      this.starting = this.begin(token, previousStop)
-    }
-    return this.starting
-  }
-
-  /**
-   * Stops campaigning. A leader emits `deposed` first; then (unless
-   * releaseOnStop is false) the lease is revoked, which deletes the key and
-   * wakes the followers' watches. Never rejects.
-   */
-  stop(): Promise<void> {
-    if (this.stopping) return this.stopping
-    const wasLeader = this.leader
-    const stopping = (this.stopping = this.end())
-    // Only now: a 'deposed' listener that calls start() must find this stop to
-    // wait for (and then this.stopping is the new campaign's business).
-    if (wasLeader) this.loseLeadership('stopped')
-    return stopping
-  }
-
-  private async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
+  protected async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
     // The previous campaign's loops, lease and watch must be gone before its state is reused.
     await previousStop
     if (this.wanted !== token) return // stopped (or restarted) while waiting
@@ -222,7 +183,7 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
     this.loops = [this.keepAliveLoop(client), this.campaignLoop(client)]
   }
 
-  private async end(): Promise<void> {
+  protected async end(): Promise<void> {
     this.wanted = undefined
     this.stopped = true
     this.stopController.abort()
@@ -500,7 +461,7 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
     )
   }
 
-  private loseLeadership(reason: string): void {
+  protected loseLeadership(reason: string): void {
     if (!this.leader) return
     this.leader = false
     clearTimeout(this.stepDownTimer)
@@ -548,29 +509,7 @@ export class EtcdElector extends ElectorEmitter implements LeaderElector {
     })
   }
 
-  private emitSafely<E extends keyof ElectorEvents>(event: E, ...args: Parameters<ElectorEvents[E]>): void {
-    try {
-      ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
-    } catch (error) {
-      this.report(error, `a '${event}' listener threw`)
-    }
-  }
 
-  private report(error: unknown, context: string): void {
-    const wrapped = new Error(`${this.label}: ${context}: ${describe(error)}`, { cause: error })
-    if (this.listenerCount('error') === 0) {
-      if (!this.warnedNoErrorListener) {
-        this.warnedNoErrorListener = true
-        process.emitWarning(`${wrapped.message} (add an 'error' listener to see every such problem)`)
-      }
-      return
-    }
-    try {
-      this.emit('error', wrapped)
-    } catch {
-      // An error listener that throws has nowhere left to report to.
-    }
-  }
 }
 
 /** Rejects after `ms` on the monotonic timer, whatever the promise does. */
@@ -597,9 +536,6 @@ function isLeaseGone(error: unknown): boolean {
   )
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 function nonEmpty(field: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {

@@ -4,7 +4,7 @@
 // docs/electors.md explains the timing argument.
 import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node'
 import { monotonicNow } from '../clock'
-import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
+import { CampaignElector } from './campaign'
 import { loadOptionalPeer } from './optional-peer'
 
 /** Options of {@link KubernetesLeaseElector}. */
@@ -73,7 +73,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
  *
  * RBAC: get, create and update on `leases` in group coordination.k8s.io.
  */
-export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElector {
+export class KubernetesLeaseElector extends CampaignElector {
   readonly namespace: string
   readonly name: string
   readonly identity: string
@@ -86,14 +86,10 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
   private readonly retryMs: number
   /** How long before its deadline a leader without a successful renew steps down. */
   private readonly stepDownLeadMs: number
-  private readonly label: string
+  protected readonly label: string
 
   private api?: LeaseApi
   /** The current campaign's start() and stop(); a start() after a stop() begins a new campaign. */
-  private starting?: Promise<void>
-  private stopping?: Promise<void>
-  /** The start() whose campaign is wanted; stop() clears it, so a start still waiting never begins. */
-  private wanted?: object
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private stopped = true
   private loop?: Promise<void>
@@ -107,7 +103,6 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
   private observed?: { lease: V1Lease; key: string; at: number }
   /** A write was sent whose outcome is unknown, so we may hold the Lease. */
   private mayHold = false
-  private warnedNoErrorListener = false
 
   constructor(options: KubernetesLeaseElectorOptions) {
     super()
@@ -154,42 +149,7 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
     return this.leader
   }
 
-  /**
-   * Loads the client (importing @kubernetes/client-node unless a client was
-   * given) and starts campaigning in the background. Rejects only when the
-   * client cannot be set up (package missing, unreadable kubeconfig); an
-   * unreachable API server is reported through `error` events while the
-   * elector keeps retrying. After stop() (even one still in flight) it waits
-   * for the stop to finish and campaigns again.
-   */
-  start(): Promise<void> {
-    if (this.starting === undefined || this.stopping !== undefined) {
-      const previousStop = this.stopping
-      const token = {}
-      this.wanted = token
-      this.stopping = undefined
-      this.starting = this.begin(token, previousStop)
-    }
-    return this.starting
-  }
-
-  /**
-   * Stops campaigning. A leader emits `deposed` first, then (unless
-   * releaseOnStop is false) clears holderIdentity in the Lease so a follower
-   * takes over within one retry period. Never rejects; release failures are
-   * reported as `error` events.
-   */
-  stop(): Promise<void> {
-    if (this.stopping) return this.stopping
-    const wasLeader = this.leader
-    const stopping = (this.stopping = this.end(wasLeader))
-    // Only now: a 'deposed' listener that calls start() must find this stop to
-    // wait for (and then this.stopping is the new campaign's business).
-    if (wasLeader) this.loseLeadership('stopped')
-    return stopping
-  }
-
-  private async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
+  protected async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
     // The previous campaign's loop and release must be over before its state is reused.
     await previousStop
     if (this.wanted !== token) return // stopped (or restarted) while waiting
@@ -208,7 +168,7 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
     this.loop = this.run()
   }
 
-  private async end(wasLeader: boolean): Promise<void> {
+  protected async end(wasLeader: boolean): Promise<void> {
     this.wanted = undefined
     this.stopped = true
     this.stopController.abort()
@@ -397,7 +357,16 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
     )
   }
 
-  private loseLeadership(reason: string): void {
+  protected override describeError(error: unknown): string {
+    return describe(error)
+  }
+
+  /** Requests aborted on purpose (leadership given up, stop) are not problems. */
+  protected override isReportable(error: unknown): boolean {
+    return !(error instanceof Interrupted)
+  }
+
+    protected loseLeadership(reason: string): void {
     if (!this.leader) return
     this.leader = false
     clearTimeout(this.stepDownTimer)
@@ -506,31 +475,7 @@ export class KubernetesLeaseElector extends ElectorEmitter implements LeaderElec
     })
   }
 
-  private emitSafely<E extends keyof ElectorEvents>(event: E, ...args: Parameters<ElectorEvents[E]>): void {
-    try {
-      ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
-    } catch (error) {
-      this.report(error, `a '${event}' listener threw`)
-    }
-  }
 
-  private report(error: unknown, context: string): void {
-    if (error instanceof Interrupted) return
-    const wrapped = new Error(`${this.label}: ${context}: ${describe(error)}`, { cause: error })
-    if (this.listenerCount('error') === 0) {
-      // An unhandled 'error' event would throw inside the campaign loop.
-      if (!this.warnedNoErrorListener) {
-        this.warnedNoErrorListener = true
-        process.emitWarning(`${wrapped.message} (add an 'error' listener to see every such problem)`)
-      }
-      return
-    }
-    try {
-      this.emit('error', wrapped)
-    } catch {
-      // An error listener that throws has nowhere left to report to.
-    }
-  }
 }
 
 /**

@@ -1,0 +1,90 @@
+// What the electors that campaign against a remote backend (Kubernetes Lease,
+// etcd) share: start/stop/restart coordination, and events that never throw
+// into a campaign loop. Each subclass supplies the campaign itself.
+import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
+
+export abstract class CampaignElector extends ElectorEmitter implements LeaderElector {
+  protected starting?: Promise<void>
+  protected stopping?: Promise<void>
+  /** The start() whose campaign may run; stop() clears it, so a start still waiting on an earlier stop never begins. */
+  protected wanted?: object
+  private warnedNoErrorListener = false
+  /** Names this elector in messages: kind, key and identity. */
+  protected abstract readonly label: string
+  abstract get isLeader(): boolean
+
+  /**
+   * Sets up the client and starts campaigning in the background. Rejects only
+   * if the client cannot be set up; an unreachable backend is reported through
+   * `error` events while the elector keeps retrying. After stop() (even one
+   * still in flight) it waits for the stop to finish and campaigns again.
+   */
+  start(): Promise<void> {
+    if (this.starting === undefined || this.stopping !== undefined) {
+      const previousStop = this.stopping
+      const token = {}
+      this.wanted = token
+      this.stopping = undefined
+      this.starting = this.begin(token, previousStop)
+    }
+    return this.starting
+  }
+
+  /**
+   * Stops campaigning. A leader emits `deposed` first, then releases (unless
+   * releaseOnStop is false) so a follower takes over at once. Never rejects;
+   * release failures are reported as `error` events.
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping
+    const wasLeader = this.isLeader
+    const stopping = (this.stopping = this.end(wasLeader))
+    // Only now: a 'deposed' listener that calls start() must find this stop to
+    // wait for (and then this.stopping is the new campaign's business).
+    if (wasLeader) this.loseLeadership('stopped')
+    return stopping
+  }
+
+  /** Waits for `previousStop`, resets the per-campaign state and starts the campaign, unless `this.wanted !== token` by then. */
+  protected abstract begin(token: object, previousStop: Promise<void> | undefined): Promise<void>
+  /** Ends the campaign and releases what it holds. */
+  protected abstract end(wasLeader: boolean): Promise<void>
+  /** Emits `deposed` if leader. */
+  protected abstract loseLeadership(reason: string): void
+
+  /** How an error reads in a report. */
+  protected describeError(error: unknown): string {
+    return error instanceof Error ? error.message : String(error)
+  }
+
+  /** False for errors that are part of normal operation (an aborted request). */
+  protected isReportable(_error: unknown): boolean {
+    return true
+  }
+
+  protected emitSafely<E extends keyof ElectorEvents>(event: E, ...args: Parameters<ElectorEvents[E]>): void {
+    try {
+      ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
+    } catch (error) {
+      this.report(error, `a '${event}' listener threw`)
+    }
+  }
+
+  /** An `error` event, or (no listener: it would throw inside the campaign loop) one warning. */
+  protected report(error: unknown, context: string): void {
+    if (!this.isReportable(error)) return
+    const wrapped = new Error(`${this.label}: ${context}: ${this.describeError(error)}`, { cause: error })
+    if (this.listenerCount('error') === 0) {
+      if (!this.warnedNoErrorListener) {
+        this.warnedNoErrorListener = true
+        process.emitWarning(`${wrapped.message} (add an 'error' listener to see every such problem)`)
+      }
+      return
+    }
+    try {
+      this.emit('error', wrapped)
+    } catch {
+      // An error listener that throws has nowhere left to report to.
+    }
+  }
+}
