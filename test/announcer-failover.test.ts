@@ -26,6 +26,7 @@ t.test('SIGKILL failover between two replicas with a file lock', namespaceTestOp
     monitor.on('address', (e) => {
       if (e.address === VIP) intervals[i].push({ action: e.action, at: monotonicNow() })
     })
+    monitor.on('overrun', () => t.fail(`replica ${i}'s address monitor overran: the interval check below is incomplete`))
     return monitor
   })
   t.teardown(() => monitors.forEach((m) => m.close()))
@@ -53,6 +54,14 @@ t.test('SIGKILL failover between two replicas with a file lock', namespaceTestOp
   t.equal(tcpProbe(worker, VIP, 7000), other.name, 'the same target now reaches the other replica')
   await waitFor('killed replica cleaned by its guard', () => !leader.addresses('eth0').includes(`${VIP}/32`), 1000)
   t.pass("the killed replica's namespace no longer holds the VIP")
+
+  // The checks above are synchronous spawns: the monitors' notifications may
+  // still sit unread in their sockets. Yield until the three expected ones
+  // (leader add + delete, new leader add) have been read, so the check below
+  // judges what the kernel reported rather than how far this loop got.
+  const seen = (i: number, action: string) => intervals[i].some((e) => e.action === action)
+  await waitFor('address notifications from both replicas',
+    () => seen(leaderIndex, 'add') && seen(leaderIndex, 'delete') && seen(1 - leaderIndex, 'add'), 2000)
 
   // Never on both at once: each replica's [add, delete) intervals are disjoint.
   const spans = intervals.map((events) => {
