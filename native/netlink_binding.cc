@@ -344,14 +344,10 @@ Napi::Error ClosedError(Napi::Env env) {
 // ===========================================================================
 // Exchanges that read replies.
 //
-// NlSocket (shared with the guard) only sends changes and waits for the ACK. A
-// "get" needs its reply, and a dump must report an error carried in
-// NLMSG_DONE and NLM_F_DUMP_INTR, so the binding runs those exchanges itself on
-// the same fd, in a sequence-number range NlSocket's own counter never reaches
-// (replies are matched by sequence number).
+// A "get" needs its reply, and a dump must report an error carried in
+// NLMSG_DONE and NLM_F_DUMP_INTR, so the binding decodes replies itself; the
+// send/receive loop is NlSocket::Exchange, the one the guard's changes use.
 
-constexpr uint32_t kQuerySeqBase = 0x80000000u;
-constexpr size_t kReceiveBuffer = 64 * 1024;
 constexpr int kDumpAttempts = 4;
 
 struct Exchange {
@@ -359,83 +355,47 @@ struct Exchange {
   bool interrupted = false;  // NLM_F_DUMP_INTR: the kernel changed the data mid-dump
 };
 
-bool Send(int fd, Bytes& msg, uint16_t flags, uint32_t seq, NlError* error) {
-  nlmsghdr header;
-  memcpy(&header, msg.data(), sizeof(header));
-  header.nlmsg_len = static_cast<uint32_t>(msg.size());
-  header.nlmsg_flags |= NLM_F_REQUEST | flags;
-  header.nlmsg_seq = seq;
-  header.nlmsg_pid = 0;
-  memcpy(msg.data(), &header, sizeof(header));
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do {
-    sent = sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    error->err = errno;
-    error->syscall = "sendto";
-    return false;
+// Decodes one reply datagram into `exchange`: data messages are kept, the ACK
+// (a get) or NLMSG_DONE (a dump) ends it, a NACK or an error in NLMSG_DONE
+// fails it.
+NlSocket::Progress Collect(const uint8_t* data, size_t length, uint32_t seq, bool dump, Exchange* exchange,
+                           NlError* error) {
+  std::vector<Message> batch;
+  std::string why;
+  if (!netlink::DecodeMessages(data, length, &batch, &why)) {
+    error->err = EPROTO;
+    error->syscall = "recvmsg";
+    error->ext_ack = "malformed reply: " + why;
+    return NlSocket::Progress::kFailed;
   }
-  return true;
-}
-
-bool Transact(int fd, Bytes msg, bool dump, uint32_t seq, Bytes& buffer, Exchange* exchange, NlError* error) {
-  if (!Send(fd, msg, dump ? NLM_F_DUMP : NLM_F_ACK, seq, error)) return false;
-  for (;;) {
-    iovec io{buffer.data(), buffer.size()};
-    msghdr header{};
-    header.msg_iov = &io;
-    header.msg_iovlen = 1;
-    const ssize_t got = recvmsg(fd, &header, 0);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      error->err = errno == EAGAIN ? ETIMEDOUT : errno;
-      error->syscall = "recvmsg";
-      return false;
-    }
-    if (header.msg_flags & MSG_TRUNC) {
-      error->err = EMSGSIZE;
-      error->syscall = "recvmsg";
-      return false;
-    }
-    std::vector<Message> batch;
-    std::string why;
-    if (!netlink::DecodeMessages(buffer.data(), static_cast<size_t>(got), &batch, &why)) {
-      error->err = EPROTO;
-      error->syscall = "recvmsg";
-      error->ext_ack = "malformed reply: " + why;
-      return false;
-    }
-    for (Message& message : batch) {
-      if (message.seq != seq) continue;  // a late reply to an exchange that timed out
-      if (message.flags & NLM_F_DUMP_INTR) exchange->interrupted = true;
-      switch (message.kind) {
-        case Message::Kind::kError:
+  for (Message& message : batch) {
+    if (message.seq != seq) continue;  // a notification, or a late reply to an exchange that timed out
+    if (message.flags & NLM_F_DUMP_INTR) exchange->interrupted = true;
+    switch (message.kind) {
+      case Message::Kind::kError:
+        error->err = message.error;
+        error->syscall = "rtnetlink";
+        error->ext_ack = message.error_message;
+        return NlSocket::Progress::kFailed;
+      case Message::Kind::kAck:
+        if (!dump) return NlSocket::Progress::kDone;
+        break;
+      case Message::Kind::kDone:
+        if (message.error != 0) {
           error->err = message.error;
           error->syscall = "rtnetlink";
           error->ext_ack = message.error_message;
-          return false;
-        case Message::Kind::kAck:
-          if (!dump) return true;
-          break;
-        case Message::Kind::kDone:
-          if (message.error != 0) {
-            error->err = message.error;
-            error->syscall = "rtnetlink";
-            error->ext_ack = message.error_message;
-            return false;
-          }
-          if (dump) return true;
-          break;
-        case Message::Kind::kOther:
-          break;
-        default:
-          exchange->replies.push_back(std::move(message));
-      }
+          return NlSocket::Progress::kFailed;
+        }
+        if (dump) return NlSocket::Progress::kDone;
+        break;
+      case Message::Kind::kOther:
+        break;
+      default:
+        exchange->replies.push_back(std::move(message));
     }
   }
+  return NlSocket::Progress::kMore;
 }
 
 // ===========================================================================
@@ -477,18 +437,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       const Capability cap = error.syscall == "setns" ? Capability::kSysAdmin : Capability::kNone;
       throw SystemError(env, error.err, error.syscall.c_str(), netns, cap);
     }
-    buffer_.resize(kReceiveBuffer);
   }
 
  private:
   int Fd(Napi::Env env) {
     if (!socket_.IsOpen()) throw ClosedError(env);
     return socket_.fd();
-  }
-
-  uint32_t NextSeq() {
-    seq_ = seq_ + 1 >= kQuerySeqBase ? seq_ + 1 : kQuerySeqBase;
-    return seq_;
   }
 
   static uint16_t RequestType(const Bytes& request) {
@@ -514,11 +468,15 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   std::vector<Message> Query(Napi::Env env, const Bytes& request, bool dump) {
-    const int fd = Fd(env);
+    Fd(env);
     NlError error;
     for (int attempt = 1;; ++attempt) {
       Exchange exchange;
-      if (!Transact(fd, request, dump, NextSeq(), buffer_, &exchange, &error)) {
+      Bytes sent = request;
+      const auto collect = [&](const uint8_t* data, size_t length, uint32_t seq, NlError* failure) {
+        return Collect(data, length, seq, dump, &exchange, failure);
+      };
+      if (!socket_.Exchange(sent, dump ? NLM_F_DUMP : NLM_F_ACK, collect, &error)) {
         throw KernelError(env, error, request);
       }
       if (!exchange.interrupted) return std::move(exchange.replies);
@@ -705,8 +663,6 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !socket_.IsOpen()); }
 
   NlSocket socket_;
-  Bytes buffer_;
-  uint32_t seq_ = 0;
 };
 
 // ===========================================================================

@@ -122,41 +122,61 @@ std::string ParseExtAck(const nlmsghdr* header) {
   return "";
 }
 
-// Reads replies until the ACK/NACK for `seq`, skipping multicast
-// notifications and stale replies.
-static bool ReceiveAck(int fd, std::vector<uint8_t>& buffer, uint32_t seq, NlError* error) {
+bool NlSocket::Exchange(std::vector<uint8_t>& msg, uint16_t flags, const ReplyHandler& handler, NlError* error) {
+  if (!Send(msg, flags, error)) return false;
+  const uint32_t seq = seq_;
   for (;;) {
-    ssize_t got = recv(fd, buffer.data(), buffer.size(), 0);
+    iovec io{buffer_.data(), buffer_.size()};
+    msghdr header{};
+    header.msg_iov = &io;
+    header.msg_iovlen = 1;
+    const ssize_t got = recvmsg(fd_, &header, 0);
     if (got < 0) {
       if (errno == EINTR) continue;
+      // SO_RCVTIMEO expired: say what happened rather than "try again".
       error->err = errno == EAGAIN ? ETIMEDOUT : errno;
-      error->syscall = "recv";
+      error->syscall = "recvmsg";
       return false;
     }
-    int remaining = static_cast<int>(got);
-    for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buffer.data()); NLMSG_OK(h, remaining);
-         h = NLMSG_NEXT(h, remaining)) {
-      if (h->nlmsg_seq != seq) continue;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
-          error->err = EPROTO;
-          error->syscall = "recv";
-          return false;
-        }
-        const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        if (nack->error == 0) return true;
-        error->err = -nack->error;
-        error->syscall = "rtnetlink";
-        error->ext_ack = ParseExtAck(h);
+    if (header.msg_flags & MSG_TRUNC) {
+      error->err = EMSGSIZE;
+      error->syscall = "recvmsg";
+      return false;
+    }
+    switch (handler(buffer_.data(), static_cast<size_t>(got), seq, error)) {
+      case Progress::kMore:
+        break;
+      case Progress::kDone:
+        return true;
+      case Progress::kFailed:
         return false;
-      }
     }
   }
 }
 
+// The ACK (or NACK) for `seq` in one datagram; everything else is skipped.
+static NlSocket::Progress AckOf(const uint8_t* data, size_t length, uint32_t seq, NlError* error) {
+  int remaining = static_cast<int>(length);
+  for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(h, remaining);
+       h = NLMSG_NEXT(h, remaining)) {
+    if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+      error->err = EPROTO;
+      error->syscall = "recvmsg";
+      return NlSocket::Progress::kFailed;
+    }
+    const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
+    if (nack->error == 0) return NlSocket::Progress::kDone;
+    error->err = -nack->error;
+    error->syscall = "rtnetlink";
+    error->ext_ack = ParseExtAck(h);
+    return NlSocket::Progress::kFailed;
+  }
+  return NlSocket::Progress::kMore;
+}
+
 bool NlSocket::Request(std::vector<uint8_t>& msg, NlError* error) {
-  if (!Send(msg, NLM_F_ACK, error)) return false;
-  return ReceiveAck(fd_, buffer_, seq_, error);
+  return Exchange(msg, NLM_F_ACK, AckOf, error);
 }
 
 }  // namespace vip

@@ -1,11 +1,14 @@
 // A raw rtnetlink socket: open (optionally inside another network namespace),
-// send a change and wait for its ACK. No Node types here, so the guard
-// executable links the very same code as the addon. Queries (gets and dumps,
-// which return data) live in netlink_binding.cc, which needs the replies.
+// send a request and read its replies. No Node types here, so the guard
+// executable links the very same code as the addon. The guard only sends
+// changes and waits for the ACK (Request); the binding's gets and dumps decode
+// the replies themselves, through the same receive loop (Exchange).
 #pragma once
 #include <linux/netlink.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,20 @@ class NlSocket {
   // Sends `msg` (a complete nlmsghdr + payload; seq and NLM_F_ACK are set here)
   // and waits for the kernel's ACK. Returns false with *error on a NACK.
   bool Request(std::vector<uint8_t>& msg, NlError* error);
+
+  // What a reply handler makes of one datagram.
+  enum class Progress { kMore, kDone, kFailed };
+  // Called with each datagram received after the request and the request's
+  // sequence number; it must skip messages with another sequence number
+  // (multicast notifications, late replies to an exchange that timed out) and
+  // fill *error when it returns kFailed.
+  using ReplyHandler = std::function<Progress(const uint8_t* data, size_t length, uint32_t seq, NlError* error)>;
+
+  // Sends `msg` with NLM_F_REQUEST | `flags` and the next sequence number, then
+  // hands every datagram to `handler` until it returns kDone (true) or kFailed
+  // (false). Receive errors, a truncated datagram (EMSGSIZE) and the receive
+  // timeout (ETIMEDOUT) end the exchange too.
+  bool Exchange(std::vector<uint8_t>& msg, uint16_t flags, const ReplyHandler& handler, NlError* error);
 
  private:
   bool Send(std::vector<uint8_t>& msg, uint16_t extra_flags, NlError* error);
