@@ -73,11 +73,15 @@ t.test('against a real etcd', skip, async (t) => {
     t.equal(kv.value.toString(), 'pod-a')
     const ttl = await outside.leaseClient.leaseTimeToLive({ ID: kv.lease })
     t.equal(ttl.grantedTTL, '2', 'bound to a 2 s lease')
-    await waitUntil(() => rec.of('renewed').length >= 3, 4000, 'three renewals')
+    await waitUntil(() => rec.of('renewed').length >= 4, 5000, 'four renewals')
     const deadlines = [elected, ...rec.of('renewed')].map((e) => e.deadline)
     for (let i = 1; i < deadlines.length; i++) t.ok(deadlines[i]! > deadlines[i - 1]!, 'the deadline moves forward')
     const gaps = rec.of('renewed').map((e, i, all) => (i ? e.at - all[i - 1]!.at : NaN)).filter((g) => !isNaN(g))
-    t.ok(gaps.every((g) => g > 500 && g < 900), `renewed every ${gaps.map(Math.round).join(', ')} ms (TTL/3)`)
+    // Cadence TTL/3 (667 ms); one late timer on a loaded machine is tolerated,
+    // but every renewal must land well before the 1800 ms deadline.
+    const middle = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!
+    t.ok(middle > 550 && middle < 850, `renewed every ${gaps.map(Math.round).join(', ')} ms (median near TTL/3)`)
+    t.ok(gaps.every((g) => g > 500 && g < 1300), 'no renewal early, none late enough to endanger the deadline')
     t.same(rec.of('error'), [])
   })
 
