@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { monotonicNow } from '../src/clock'
 import { FrameCapture } from '../src/net/capture'
+import { LinkMonitor } from '../src/net/monitor'
 import { Lab, type LabHost } from '../test/lab/lab'
 import { VIP, switchedReplicas } from '../test/lab/topologies'
 import { ReplicaProcess } from '../test/support/replica-process'
@@ -21,6 +22,16 @@ interface Round {
   neighMs: number
   /** the killed replica still had the VIP afterwards */
   leftBehind: boolean
+}
+
+/** Where the time goes (vip-announcer only; every figure from SIGKILL). */
+interface Phases {
+  /** the VIP's deletion in the killed replica's namespace, read by this process (the guard's fence) */
+  fencedMs: number
+  /** the new leader's elector reported leadership (its own CLOCK_MONOTONIC, the same clock) */
+  electedMs: number
+  /** the new leader sent its first frame (elected + the announcer's takeoverMs) */
+  sentMs: number
 }
 
 async function measure(worker: LabHost, capture: FrameCapture, newMac: string, kill: () => void, killed: LabHost, ifname = 'eth0'): Promise<Round> {
@@ -38,7 +49,7 @@ async function measure(worker: LabHost, capture: FrameCapture, newMac: string, k
   return { frameMs: seen.at - t0, neighMs: neighAt - t0, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
 }
 
-export async function vipAnnouncerFailover(runs: number): Promise<Round[]> {
+export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & Phases>> {
   const lab = new Lab()
   const procs = new Map<LabHost, ReplicaProcess>()
   try {
@@ -47,12 +58,28 @@ export async function vipAnnouncerFailover(runs: number): Promise<Round[]> {
     const lock = path.join(mkdtempSync(path.join(tmpdir(), 'vip-bench-')), 'lock')
     const start = async (host: LabHost) => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock]))
     for (const host of replicas) await start(host)
-    const rounds: Round[] = []
+    const rounds: Array<Round & Phases> = []
     for (let i = 0; i < runs; i++) {
       const leader = await waitFor('leader', () => replicas.find((h) => h.addresses('eth0').includes(`${VIP}/32`)), 5000)
       const other = replicas.find((h) => h !== leader)!
+      const successor = procs.get(other)!
+      const seenBefore = successor.events.length
       await sleep(100)
-      rounds.push(await measure(worker, capture, other.mac('eth0'), () => procs.get(leader)!.kill('SIGKILL'), leader))
+      let killedAt = 0
+      let fencedAt = NaN
+      const monitor = LinkMonitor.open({ netns: leader.path })
+      monitor.on('address', (e) => {
+        if (e.address === VIP && e.action === 'delete' && Number.isNaN(fencedAt)) fencedAt = monotonicNow()
+      })
+      const round = await measure(worker, capture, other.mac('eth0'), () => {
+        killedAt = monotonicNow()
+        procs.get(leader)!.kill('SIGKILL')
+      }, leader)
+      const elected = await successor.waitFor('elected', 2000, () => true, seenBefore)
+      const took = await successor.waitFor('leader', 2000, () => true, seenBefore)
+      monitor.close()
+      const electedMs = (elected.electedAt as number) - killedAt
+      rounds.push({ ...round, fencedMs: fencedAt - killedAt, electedMs, sentMs: electedMs + (took.takeoverMs as number) })
       await procs.get(leader)!.exited()
       await start(leader) // back as a follower for the next round
       progress('vip-announcer failover', i + 1, runs)
@@ -151,9 +178,14 @@ function hasKeepalived(): boolean {
 
 export async function failoverBench(runs = 20, keepalivedRuns = 5) {
   const ours = await vipAnnouncerFailover(runs)
-  const theirs = hasKeepalived() ? await keepalivedFailover(keepalivedRuns) : undefined
+  const theirs = keepalivedRuns > 0 && hasKeepalived() ? await keepalivedFailover(keepalivedRuns) : undefined
   return {
     vipAnnouncer: { frame: summary(ours.map((r) => r.frameMs)), neigh: summary(ours.map((r) => r.neighMs)), leftBehind: ours.filter((r) => r.leftBehind).length, runs },
+    phases: {
+      fenced: summary(ours.map((r) => r.fencedMs)),
+      elected: summary(ours.map((r) => r.electedMs)),
+      sent: summary(ours.map((r) => r.sentMs)),
+    },
     keepalived: theirs && { frame: summary(theirs.map((r) => r.frameMs)), neigh: summary(theirs.map((r) => r.neighMs)), leftBehind: theirs.filter((r) => r.leftBehind).length, runs: keepalivedRuns },
   }
 }
@@ -163,6 +195,8 @@ if (require.main === module) {
     const line = (name: string, s: typeof r.vipAnnouncer) =>
       console.log(`${name}: SIGKILL -> new leader's GARP at worker median ${fmt(s.frame.median)} (p90 ${fmt(s.frame.p90)}); -> worker neigh shows new MAC median ${fmt(s.neigh.median)}; VIP left on killed replica ${s.leftBehind}/${s.runs}`)
     line('vip-announcer (FileLockElector)', r.vipAnnouncer)
+    const phase = (name: string, s: ReturnType<typeof summary>) => `${name} median ${fmt(s.median)} (p90 ${fmt(s.p90)})`
+    console.log(`  where the time goes, from SIGKILL: ${phase('VIP deleted by the guard', r.phases.fenced)}; ${phase('successor elected', r.phases.elected)}; ${phase('first frame sent', r.phases.sent)}`)
     if (r.keepalived) {
       line('keepalived (VRRP defaults)', r.keepalived)
       console.log(`ratio keepalived / vip-announcer (neigh median): ${(r.keepalived.neigh.median / r.vipAnnouncer.neigh.median).toFixed(0)}x`)

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     console.log('| peer | runs | first GARP at worker (median) | p90 | worker `ip neigh` shows new MAC (median) | VIP left on killed replica |')
     console.log('|---|---|---|---|---|---|')
     console.log(row('vip-announcer, FileLockElector', r.vipAnnouncer))
+    const phase = (s: typeof r.phases.fenced) => `median ${fmt(s.median)}, p90 ${fmt(s.p90)}`
+    console.log(`\nvip-announcer, from SIGKILL: VIP deleted by the guard ${phase(r.phases.fenced)}; successor elected ${phase(r.phases.elected)}; successor's first frame sent ${phase(r.phases.sent)}\n`)
     if (r.keepalived) {
       console.log(row('keepalived, VRRP defaults', r.keepalived))
       console.log(`ratio (first GARP, medians): keepalived / vip-announcer = ${(r.keepalived.frame.median / r.vipAnnouncer.frame.median).toFixed(0)}x`)
