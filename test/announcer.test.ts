@@ -8,7 +8,7 @@ import { VipAnnouncer } from '../src/announcer'
 import { monotonicNow } from '../src/clock'
 import { LinkMonitor } from '../src/net/monitor'
 import { FrameCapture } from '../src/net/capture'
-import { Lab, namespaceTestOptions } from './lab/lab'
+import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
 import { VIP, VIP6, routedReplicas, switchedReplicas, tcpProbe } from './lab/topologies'
 import { ManualElector } from './support/manual-elector'
 import { nextEvent, openFds, sleep, waitFor } from './support/wait'
@@ -35,9 +35,11 @@ t.test('leader adds, announces and on stop removes the VIP; no fd left behind', 
   t.teardown(() => announcer.stop())
   const announced: string[] = []
   announcer.on('announced', (e) => announced.push(`${e.vip}:${e.reason}:${e.kinds.join('+')}`))
+  const before = netSnapshot(cp1)
   await announcer.start()
   await announcer.start() // idempotent
   t.equal(announcer.state, 'follower')
+  t.equal(netSnapshot(cp1), before, "a follower's start and warm-up (a rehearsed takeover) leave addresses, rules and routes as they were")
   t.notOk(cp1.addresses('eth0').includes(`${VIP}/32`), 'follower: no VIP')
   t.same(announced, [], 'never announces before elected')
 
@@ -77,7 +79,9 @@ t.test('policy routing: the worker behind the gateway reaches VIP:port only with
     const elector = new ManualElector()
     const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway, elector, netns: cp1.path })
     t.teardown(() => announcer.stop())
+    const before = netSnapshot(cp1)
     await announcer.start()
+    t.equal(netSnapshot(cp1), before, `follower with gateway ${gateway}: nothing changed before the election`)
     const leader = nextEvent(announcer, 'leader')
     elector.elect()
     await leader
@@ -219,3 +223,15 @@ t.test('stop() during a takeover leaves the host clean', nsOptions, async (t) =>
     t.same(cp1.tableRoutes(30100), [], `run ${i}: no routes`)
   }
 })
+
+/**
+ * Everything a takeover would change in a namespace, as `ip` prints it. IPv6
+ * link-local addresses and their routes are left out: they settle on their own
+ * (duplicate address detection) while a test runs.
+ */
+function netSnapshot(host: LabHost): string {
+  const global = (host.ipJson('addr') as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number; scope: string }> }>)
+    .flatMap((link) => link.addr_info.filter((a) => a.scope !== 'link').map((a) => `${link.ifname} ${a.local}/${a.prefixlen}`))
+  const v6routes = host.ip('-6', 'route', 'show', 'table', 'all').split('\n').filter((line) => !/fe80|ff00/.test(line))
+  return [...global, host.ip('-4', 'rule'), host.ip('-6', 'rule'), host.ip('-4', 'route', 'show', 'table', 'all'), ...v6routes].join('\n')
+}
