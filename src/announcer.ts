@@ -94,7 +94,7 @@ export interface AnnouncerStats {
   framesSent: number
   /** VIPs put back after something outside removed them. */
   restores: number
-  /** Times the guard process removed the VIP because the lease deadline passed. */
+  /** Times the guard process removed the VIP because the lease was not renewed in time. */
   fences: number
   /** Errors reported, whether or not an 'error' listener was attached. */
   errors: number
@@ -109,8 +109,8 @@ export interface AnnouncerStats {
  * the gateway, when one is configured) and announces them with gratuitous ARP
  * or unsolicited neighbour advertisements on a schedule; as follower, and
  * before the lease deadline passes without renewal, it removes all of that. A
- * separate guard process removes the VIP at the deadline even if this event
- * loop is blocked. Needs CAP_NET_ADMIN and CAP_NET_RAW (CAP_SYS_ADMIN for
+ * separate guard process removes the VIP before the deadline (`fenceMarginMs`
+ * ahead of it) even if this event loop is blocked. Needs CAP_NET_ADMIN and CAP_NET_RAW (CAP_SYS_ADMIN for
  * `netns`). Invalid options throw at construction, naming the field. See
  * docs/architecture.md.
  *
