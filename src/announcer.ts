@@ -18,10 +18,18 @@ import type { AddressEvent, LinkEvent, LinkInfo } from './net/types'
 import { resolveOptions, type ResolvedOptions, type VipAnnouncerOptions } from './options'
 import { AnnounceSchedule, type AnnounceReason } from './schedule'
 
+/**
+ * Where a VipAnnouncer is in its life: 'stopped' (before `start()`, after
+ * `stop()` or a failed start), 'starting', 'follower' (campaigning, VIP not
+ * held), 'leader' (VIP on the interface) and 'stopping'.
+ */
 export type AnnouncerState = 'stopped' | 'starting' | 'follower' | 'leader' | 'stopping'
 
+/** Payload of the 'leader' event. */
 export interface LeaderEvent {
+  /** The VIPs now on the interface, in canonical text form. */
   vips: string[]
+  /** The interface name they are on. */
   interface: string
   /** CLOCK_MONOTONIC ms until which this replica may hold the VIP. */
   deadline: number
@@ -29,17 +37,34 @@ export interface LeaderEvent {
   takeoverMs: number
 }
 
+/** Payload of the 'announced' event: one announcement of one VIP. */
 export interface AnnouncedEvent {
+  /** The VIP announced. */
   vip: string
+  /** Frame kinds sent: the configured ARP forms for IPv4, 'neighbour-advertisement' for IPv6. */
   kinds: Array<'arp-request' | 'arp-reply' | 'neighbour-advertisement'>
   /** Frames sent. */
   count: number
+  /** Which step of the announcement schedule this was. */
   reason: AnnounceReason
 }
 
+/** Events of a VipAnnouncer, each with its listener's arguments. */
 export type AnnouncerEvents = {
+  /**
+   * This replica took the VIP: it is on the interface (with its rule and
+   * routes) and the takeover announcement has been sent, or attempted if the
+   * link is down.
+   */
   leader: (event: LeaderEvent) => void
+  /**
+   * The VIP, its rule and routes were removed from this host (only after
+   * 'leader'). `reason` says why: 'deposed: …' with the elector's reason,
+   * 'stopping', 'lease deadline reached without renewal', 'fenced by guard (…)',
+   * 'interface removed', 'guard process died', ...
+   */
   follower: (event: { reason: string }) => void
+  /** Announcement frames for one VIP were sent (also for each repeat and refresh). */
   announced: (event: AnnouncedEvent) => void
   /** A VIP removed from outside was put back. */
   restored: (event: { vip: string; delayMs: number }) => void
@@ -49,20 +74,59 @@ export type AnnouncerEvents = {
   fenced: (event: { reason: string }) => void
   /** Leftovers of an earlier run removed at start. */
   cleaned: (event: { removed: string[] }) => void
+  /**
+   * A failure the announcer carries on after: a netlink, guard or elector
+   * error, or a failed transition. Unlike a plain EventEmitter, the announcer
+   * emits 'error' only while someone listens; otherwise it only logs it.
+   */
   error: (error: Error) => void
 }
 
+/** Counters since the announcer was constructed, as returned by `VipAnnouncer.metrics()`. */
 export interface AnnouncerStats {
+  /** The current state. */
   state: AnnouncerState
+  /** True while the VIP is on this host. */
   isLeader: boolean
+  /** Changes between follower and leader, counting both directions. */
   transitions: number
+  /** Announcement frames sent (gratuitous ARP and neighbour advertisements). */
   framesSent: number
+  /** VIPs put back after something outside removed them. */
   restores: number
+  /** Times the guard process removed the VIP because the lease was not renewed in time. */
   fences: number
+  /** Errors reported, whether or not an 'error' listener was attached. */
   errors: number
+  /** From the elector's verdict to the first announcement frame of the last takeover, ms; undefined before the first. */
   lastTakeoverMs: number | undefined
 }
 
+/**
+ * Keeps one or more virtual IPs on the replica its elector names leader.
+ *
+ * As leader it adds the VIPs to the interface (with policy routing through
+ * the gateway, when one is configured) and announces them with gratuitous ARP
+ * or unsolicited neighbour advertisements on a schedule; as follower, and
+ * before the lease deadline passes without renewal, it removes all of that. A
+ * separate guard process removes the VIP before the deadline (`fenceMarginMs`
+ * ahead of it) even if this event loop is blocked. Needs CAP_NET_ADMIN and CAP_NET_RAW (CAP_SYS_ADMIN for
+ * `netns`). Invalid options throw at construction, naming the field. See
+ * docs/architecture.md.
+ *
+ * @example
+ * const announcer = new VipAnnouncer({
+ *   vip: '192.0.2.100',
+ *   interface: 'eth0',
+ *   gateway: '192.0.2.1/24',
+ *   elector: new FileLockElector({ path: '/run/vip.lock' }),
+ * })
+ * announcer.on('leader', (e) => console.log(`leader after ${e.takeoverMs.toFixed(2)} ms`))
+ * announcer.on('error', (error) => console.error(error))
+ * await announcer.start()
+ * // ...
+ * await announcer.stop() // removes the VIP, then releases leadership
+ */
 export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<AnnouncerEvents>) {
   private readonly options: ResolvedOptions
   private readonly logger: Logger
@@ -104,6 +168,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.elector = this.options.elector
   }
 
+  /** The current state. */
   get state(): AnnouncerState {
     return this.stateValue
   }
@@ -118,10 +183,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     return this.options.interface
   }
 
+  /** The configured VIPs in canonical text form (a new array on each read). */
   get vips(): string[] {
     return this.options.vips.map((v) => v.address)
   }
 
+  /** A snapshot of the state and counters; `registerMetrics` exports the same to Prometheus. */
   metrics(): AnnouncerStats {
     return { state: this.stateValue, isLeader: this.holding, ...this.stats }
   }

@@ -15,6 +15,7 @@ export interface Lease {
   deadline: number
 }
 
+/** The events every LeaderElector emits, in the order `elected` → (`renewed`)* → `deposed`, repeated. */
 export type ElectorEvents = {
   /** This candidate became leader. Always the first leadership event. */
   elected: (lease: Lease) => void
@@ -31,6 +32,13 @@ export type ElectorEvents = {
   error: (error: Error) => void
 }
 
+/**
+ * Decides which candidate leads; the announcer holds the VIP exactly while its
+ * elector says so, and never past the announced deadline. The ready electors
+ * are StaticElector, FileLockElector, KubernetesLeaseElector and EtcdElector;
+ * the contract in full, and how to write and test another, is in
+ * docs/electors.md.
+ */
 export interface LeaderElector extends TypedEmitter<ElectorEvents> {
   /**
    * Begin campaigning. Resolves once campaigning runs, not when elected.
@@ -51,6 +59,7 @@ export interface LeaderElector extends TypedEmitter<ElectorEvents> {
    * `start()`, and holds no timers, watches or connections for the campaign.
    */
   stop(): Promise<void>
+  /** True between 'elected' and 'deposed'; agrees with the events. */
   readonly isLeader: boolean
   /**
    * Optional. A file descriptor whose open file description carries

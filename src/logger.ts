@@ -4,10 +4,18 @@
 /** One logging method: pino's (fields, message) or console's (message, ...args). */
 export type LogMethod = (objOrMsg: unknown, ...args: unknown[]) => void
 
+/**
+ * Where the announcer logs: pino, console, or anything with these methods.
+ * Each is called as `(fields, message)`, pino's argument order.
+ */
 export interface Logger {
+  /** Optional: detail such as an announcement that could not be sent while the link was down. */
   debug?: LogMethod
+  /** Transitions: campaigning, elected, deposed, leader, follower, stopped. */
   info: LogMethod
+  /** Things that need attention but were handled: leftovers removed, VIP restored, link down, guard fenced. */
   warn: LogMethod
+  /** Errors, the same that are emitted as 'error' events. */
   error: LogMethod
 }
 

@@ -5,14 +5,23 @@ import type { VipAnnouncer } from './announcer'
 
 /** The part of prom-client this module uses (v14+). */
 export interface PromClientLike {
-  Gauge: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
-    set(labels: Record<string, string>, value: number): void
-  }
-  Counter: new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
-    inc(labels: Record<string, string>, value?: number): void
-  }
+  /** prom-client's Gauge class: the leader flag and the last takeover time. */
+  Gauge:
+    /** Creates a gauge and registers it in `config.registers`. */
+    new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
+      /** Sets the gauge for one label set. */
+      set(labels: Record<string, string>, value: number): void
+    }
+  /** prom-client's Counter class: transitions, frames, restores, fences, errors. */
+  Counter:
+    /** Creates a counter and registers it in `config.registers`. */
+    new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
+      /** Adds `value` (default 1) for one label set. */
+      inc(labels: Record<string, string>, value?: number): void
+    }
 }
 
+/** Options of {@link registerMetrics}. */
 export interface MetricsOptions {
   /** A prom-client Registry. */
   registry: unknown

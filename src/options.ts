@@ -6,24 +6,39 @@ import { invalidValue, networkAddress, outOfRange, parseAddress, parseCidr, vali
 import type { Logger } from './logger'
 import { resolveSchedule, type AnnounceScheduleOptions, type ResolvedSchedule } from './schedule'
 
+/**
+ * Policy routing for traffic sourced from the VIP, installed while leader when
+ * a `gateway` is configured: a `from VIP lookup TABLE` rule and that table's
+ * routes through the gateway.
+ */
 export interface RoutingOptions {
   /**
-   * Routing table for VIP-sourced traffic. Default 30100: clear of the kernel's
-   * tables (253-255) and of the ones CNIs commonly use (Cilium 2004/2005,
-   * kube-router 77-79, kube-vip 198).
+   * Routing table for VIP-sourced traffic, 1 to 2^32-1 except 253-255. Default
+   * 30100: clear of the kernel's tables (253-255) and of the ones CNIs commonly
+   * use (Cilium 2004/2005, kube-router 77-79, kube-vip 198).
    */
   table?: number
   /**
-   * Priority of the `from VIP lookup TABLE` rule: before the main table's
-   * 32766 and after the local table's 0. Default 1000.
+   * Priority of the `from VIP lookup TABLE` rule, 1 to 32765: before the main
+   * table's 32766 and after the local table's 0. Default 1000.
    */
   priority?: number
-  /** rtm_protocol tag of the routes this library installs, so stale cleanup removes only its own. Default 118. */
+  /**
+   * rtm_protocol tag (5 to 255) of the routes this library installs, so stale
+   * cleanup removes only its own. Default 118.
+   */
   protocol?: number
 }
 
+/**
+ * Options of the VipAnnouncer constructor, all checked there: an invalid one
+ * throws a TypeError or RangeError naming the field.
+ */
 export interface VipAnnouncerOptions {
-  /** The virtual IP(s): IPv4 and/or IPv6 literals. */
+  /**
+   * The virtual IP(s): IPv4 and/or IPv6 literals, each added as a host address
+   * (/32 or /128). Not unspecified, loopback, multicast or broadcast addresses.
+   */
   vip: string | string[]
   /** Interface to put the VIP on (e.g. 'eth0', or 'net1' with Multus). */
   interface: string
@@ -34,17 +49,21 @@ export interface VipAnnouncerOptions {
   gateway?: string | string[]
   /** Decides who is leader. */
   elector: LeaderElector
-  /** Network namespace to operate in (e.g. /run/netns/cp1) without moving the process. */
+  /**
+   * Network namespace to operate in (an absolute path, e.g. /run/netns/cp1)
+   * without moving the process. Needs CAP_SYS_ADMIN. Default: the process's own.
+   */
   netns?: string
   /** The announcement schedule; IPv4 frame kinds. */
   announce?: AnnounceScheduleOptions & {
     /** Gratuitous ARP forms to send: some switches honour only one. Default both. */
     arp?: Array<'request' | 'reply'>
   }
+  /** Table, rule priority and route protocol of the policy routing; used only with `gateway`. */
   routing?: RoutingOptions
   /**
    * The VIP is removed this long before the lease deadline, to absorb the
-   * time removal takes and scheduling jitter. Default 200 ms.
+   * time removal takes and scheduling jitter. 0 to 60000 ms; default 200 ms.
    */
   fenceMarginMs?: number
   /**

@@ -5,17 +5,29 @@
 // the others.
 import { outOfRange, validateInteger } from './net/validate'
 
+/**
+ * When a leader announces each VIP: a burst when a cycle starts (takeover,
+ * restore, link up), `repeats` single announcements `repeatIntervalMs` apart,
+ * then one every `refreshIntervalMs`. Integers; out-of-range values throw a
+ * RangeError at construction.
+ */
 export interface AnnounceScheduleOptions {
-  /** Frames of each kind sent at once on takeover. Default 1. */
+  /** Frames of each kind sent at once when a cycle starts (takeover, restore, link up), 1 to 10. Default 1. */
   burst?: number
-  /** Further announcements after the burst. Default 3. */
+  /** Further announcements after the burst, 0 to 100. Default 3. */
   repeats?: number
-  /** Spacing of those repeats, ms. Default 1000. */
+  /** Spacing of those repeats, ms, 10 to 3600000. Default 1000. */
   repeatIntervalMs?: number
-  /** Periodic refresh while leader, ms; 0 turns it off. Default 30000. */
+  /** Periodic refresh while leader, ms, 100 to 86400000; 0 turns it off. Default 30000. */
   refreshIntervalMs?: number
 }
 
+/**
+ * Why an announcement was sent: 'takeover' (this replica became leader),
+ * 'repeat' (the follow-ups after a burst), 'refresh' (periodic, while leader),
+ * 'restore' (a VIP removed from outside was put back), 'link-up' (the
+ * interface came back up).
+ */
 export type AnnounceReason = 'takeover' | 'repeat' | 'refresh' | 'restore' | 'link-up'
 
 export interface ResolvedSchedule {

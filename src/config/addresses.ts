@@ -3,6 +3,7 @@
 // would be valid, so the schema can report every problem at once.
 import ipaddr from 'ipaddr.js'
 
+/** An IP address family: 4 or 6 (exported as `ConfigFamily`). */
 export type Family = 4 | 6
 
 /** A problem with one value: what is wrong and what would be valid. */

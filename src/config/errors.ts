@@ -25,10 +25,15 @@ export interface ConfigIssue {
  * position in the file is known.
  */
 export class ConfigError extends Error {
+  /** Always 'ConfigError'. */
   override readonly name = 'ConfigError'
   /** Where the configuration came from (a file path), if known. */
   readonly source?: string
 
+  /**
+   * @param issues - Every problem found; the message lists them all.
+   * @param source - Where the configuration came from, shown in the message.
+   */
   constructor(
     readonly issues: ConfigIssue[],
     source?: string,

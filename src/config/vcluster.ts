@@ -32,6 +32,7 @@ export interface EnabledVipConfig {
   vip: string
   /** Port part of `controlPlane.endpoint`. */
   port: number
+  /** Address family of `vip`. */
   family: Family
   /** `controlPlane.advanced.kubeVip.interface` */
   interface: string
@@ -46,6 +47,7 @@ export interface EnabledVipConfig {
 
 /** kube-vip is disabled (the default): nothing to announce. */
 export interface DisabledVipConfig {
+  /** `controlPlane.advanced.kubeVip.enabled` is false or absent. */
   enabled: false
   /** `privateNodes.enabled` */
   privateNodes: boolean
@@ -58,6 +60,7 @@ export interface DisabledVipConfig {
  */
 export type VclusterVipConfig = EnabledVipConfig | DisabledVipConfig
 
+/** Options of `parseVclusterConfig`, `parseVclusterYaml` and `loadVclusterConfig`. */
 export interface ParseOptions {
   /**
    * Require `controlPlane.advanced.kubeVip.gateway` as vCluster's schema does

@@ -4,7 +4,12 @@
 import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
 
 export abstract class CampaignElector extends ElectorEmitter implements LeaderElector {
+  /** The current campaign's start() outcome; undefined before the first start(). */
   protected starting?: Promise<void>
+  /**
+   * The stop() in progress or done; undefined until the first stop() and again
+   * once start() begins a new campaign, so start() can tell when one is due.
+   */
   protected stopping?: Promise<void>
   /** The start() whose campaign may run; stop() clears it, so a start still waiting on an earlier stop never begins. */
   protected wanted?: object
@@ -62,6 +67,10 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
     return true
   }
 
+  /**
+   * Emits a leadership event from inside the campaign; a listener that throws
+   * is reported (see `report`) instead of breaking the campaign loop.
+   */
   protected emitSafely<E extends keyof ElectorEvents>(event: E, ...args: Parameters<ElectorEvents[E]>): void {
     try {
       ;(this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)

@@ -19,7 +19,14 @@ export interface EtcdElectorOptions {
    * the system's roots) and, where etcd requires client certificates
    * (--client-cert-auth), this client's certificate and key.
    */
-  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer }
+  tls?: {
+    /** PEM of the CA that signed etcd's server certificate; default: the system's roots. */
+    ca?: string | Buffer
+    /** PEM client certificate; give it together with `key`. */
+    cert?: string | Buffer
+    /** PEM private key of `cert`. */
+    key?: string | Buffer
+  }
   /** Election name, the same for all candidates. */
   name: string
   /** This candidate's identity (stored as the key's value), unique among candidates. */
@@ -71,11 +78,28 @@ const passThrough = {
  * expires the lease no earlier than TTL after it received that keep-alive.
  * Without a successful keep-alive the leader gives up (`deposed`) one more
  * margin before the deadline.
+ *
+ * Needs the optional peer dependency `etcd3` 1.x, imported on the first
+ * start(). Why not etcd3's own Election, and the client settings: see
+ * docs/electors.md.
+ *
+ * @example
+ * const elector = new EtcdElector({
+ *   endpoints: ['http://192.0.2.2:2379'],
+ *   name: 'vcluster-a-vip',
+ *   identity: process.env.POD_NAME!, // unique per candidate
+ * })
+ * elector.on('error', (error) => console.warn(error.message)) // etcd trouble; it keeps retrying
+ * const announcer = new VipAnnouncer({ vip: '192.0.2.100', interface: 'eth0', elector })
  */
 export class EtcdElector extends CampaignElector {
+  /** The election name. */
   readonly name: string
+  /** This candidate's identity, the leader key's value while it leads. */
   readonly identity: string
+  /** The leader key (default applied). */
   readonly key: string
+  /** TTL of this candidate's etcd lease, s (default applied). */
   readonly ttlSeconds: number
 
   private readonly options: EtcdElectorOptions
@@ -151,6 +175,7 @@ export class EtcdElector extends CampaignElector {
     this.label = `EtcdElector ${this.key} (${this.identity})`
   }
 
+  /** True between 'elected' and 'deposed'. */
   get isLeader(): boolean {
     return this.leader
   }

@@ -5,6 +5,7 @@ import { monotonicNow } from '../clock'
 import { ElectorEmitter, type LeaderElector } from '../elector'
 import { FileLock, type LockFileEvent } from '../net/file-lock'
 
+/** Options of {@link FileLockElector}. Durations are milliseconds, any positive number. */
 export interface FileLockElectorOptions {
   /** The lock file; created (mode 0644) if missing. All candidates must name the same file. */
   path: string
@@ -55,11 +56,21 @@ const RETRY_AFTER_EVENT_MS = [1, 2, 4, 8, 16, 32]
  * (new candidates lock the new file). The elector then gives up: 'deposed'
  * ('lock file replaced') if leader, 'error' (code 'ERR_LOCK_FILE_REPLACED'),
  * and start() fails from then on; make a new elector.
+ *
+ * @example
+ * // In every replica on the host:
+ * const elector = new FileLockElector({ path: '/run/vip.lock' })
+ * const announcer = new VipAnnouncer({ vip: '192.0.2.100', interface: 'eth0', elector })
+ * await announcer.start()
  */
 export class FileLockElector extends ElectorEmitter implements LeaderElector {
+  /** The lock file, as given. */
   readonly path: string
+  /** How far each grant or renewal reaches, ms (default applied). */
   readonly leaseMs: number
+  /** How often the leader checks its lock and renews, ms (default applied). */
   readonly renewIntervalMs: number
+  /** Fallback retry interval while waiting for the lock, ms (default applied). */
   readonly pollIntervalMs: number
 
   private lock?: FileLock
@@ -100,6 +111,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     return this.openLock().fd
   }
 
+  /** True between 'elected' and 'deposed'. */
   get isLeader(): boolean {
     return this.state === 'leader'
   }

@@ -72,13 +72,30 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
  *   that if no renew succeeded.
  *
  * RBAC: get, create and update on `leases` in group coordination.k8s.io.
+ * Needs the optional peer dependency `@kubernetes/client-node` 1.x, imported
+ * on the first start(). Timing and release: see docs/electors.md.
+ *
+ * @example
+ * const elector = new KubernetesLeaseElector({
+ *   namespace: 'vcluster-a',
+ *   name: 'vcluster-a-vip',
+ *   identity: process.env.POD_NAME!, // unique per candidate
+ * })
+ * elector.on('error', (error) => console.warn(error.message)) // API server trouble; it keeps retrying
+ * const announcer = new VipAnnouncer({ vip: '192.0.2.100', interface: 'net1', elector })
  */
 export class KubernetesLeaseElector extends CampaignElector {
+  /** Namespace of the Lease. */
   readonly namespace: string
+  /** Name of the Lease. */
   readonly name: string
+  /** This candidate's holderIdentity. */
   readonly identity: string
+  /** Lease duration written into the Lease and waited out by followers, s (default applied). */
   readonly leaseDurationSeconds: number
+  /** How long the leader keeps leadership without a successful renew, s (default applied). */
   readonly renewDeadlineSeconds: number
+  /** Interval between acquire or renew attempts, s (default applied). */
   readonly retryPeriodSeconds: number
 
   private readonly options: KubernetesLeaseElectorOptions
@@ -145,6 +162,7 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.label = `KubernetesLeaseElector ${this.namespace}/${this.name} (${this.identity})`
   }
 
+  /** True between 'elected' and 'deposed'. */
   get isLeader(): boolean {
     return this.leader
   }

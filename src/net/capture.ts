@@ -23,7 +23,9 @@ export type CapturedFrame = ParsedFrame & {
   raw: Buffer
 }
 
+/** Events of a FrameCapture. */
 export type FrameCaptureEvents = {
+  /** An ARP or neighbour discovery frame, received or (with `outgoing` set) sent by this host; one event per frame. */
   frame: (frame: CapturedFrame) => void
   /** A socket error, e.g. ENETDOWN when the link goes down (capture resumes when it is up). */
   error: (error: Error) => void
@@ -59,6 +61,11 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
 
   private socket!: NativeCapture
 
+  /**
+   * Starts capturing on `options.link` (in `options.netns` when given). Throws
+   * like `PacketSocket.open`: EPERM without CAP_NET_RAW, ENODEV for an unknown
+   * interface, TypeError/RangeError for invalid options.
+   */
   static open(options: PacketSocketOptions): FrameCapture {
     validateLinkOptions(options)
     const capture = new FrameCapture()
@@ -75,15 +82,19 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
     return capture
   }
 
+  /** Index of the captured interface. */
   get ifindex(): number {
     return this.socket.ifindex
   }
+  /** Name of the captured interface, as read when the capture was opened. */
   get name(): string {
     return this.socket.name
   }
+  /** MAC address of the captured interface, as read when the capture was opened. */
   get mac(): string {
     return this.socket.mac
   }
+  /** True once `close()` ran. */
   get closed(): boolean {
     return this.socket.closed
   }
@@ -94,6 +105,7 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
   }
 }
 
+/** Options of `probeAddress`: the link to ask on, the address and the wait. */
 export interface ProbeOptions extends PacketSocketOptions {
   /** The address asked about, IPv4 or IPv6. */
   ip: string
@@ -101,6 +113,7 @@ export interface ProbeOptions extends PacketSocketOptions {
   timeoutMs?: number
 }
 
+/** What `probeAddress` found. */
 export interface ProbeResult {
   /** MAC of the first host that answered for the address; absent when nobody did. */
   answeredBy?: string

@@ -50,7 +50,10 @@ const EVENT_NAMES: Array<[LockFileEvent, number]> = [
 export class FileLock {
   private readonly lock: NativeFileLock
 
-  /** Opens (creating if needed) the file; SystemError (ENOENT, EACCES, ...) if it cannot. */
+  /**
+   * Opens (creating if needed) the file; SystemError (ENOENT, EACCES, ...) if it cannot.
+   * @param path - The lock file's path, kept as given.
+   */
   constructor(readonly path: string) {
     if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
       throw new TypeError(`path: expected a non-empty file path, got ${JSON.stringify(path)}`)
@@ -63,6 +66,7 @@ export class FileLock {
     return this.lock.fd
   }
 
+  /** True once `close()` ran. */
   get closed(): boolean {
     return this.lock.fd < 0
   }
@@ -105,6 +109,7 @@ export class FileLock {
     })
   }
 
+  /** Stops the inotify watch, if any; the lock itself is unaffected. */
   unwatch(): void {
     this.lock.unwatch()
   }

@@ -30,10 +30,13 @@ export interface EthernetFields {
 
 /** An Ethernet/IPv4 ARP request or reply. */
 export interface ArpFrame extends EthernetFields {
+  /** ARP operation: 1 is 'arp-request', 2 'arp-reply'. */
   kind: 'arp-request' | 'arp-reply'
+  /** Sender hardware address from the ARP payload (not the Ethernet source). */
   senderMac: string
   /** '0.0.0.0' for an RFC 5227 probe. */
   senderIp: string
+  /** Target hardware address; usually all zeros in a request, where it is ignored. */
   targetMac: string
   /** Equal to `senderIp` in a gratuitous ARP. */
   targetIp: string
@@ -41,15 +44,21 @@ export interface ArpFrame extends EthernetFields {
 
 /** An ICMPv6 neighbour advertisement or solicitation (no extension headers). */
 export interface NeighbourFrame extends EthernetFields {
+  /** ICMPv6 type 136 is 'neighbour-advertisement', 135 'neighbour-solicitation'. */
   kind: 'neighbour-advertisement' | 'neighbour-solicitation'
+  /** IPv6 source address; '::' in a duplicate-address-detection solicitation. */
   sourceIp: string
+  /** IPv6 destination address (ff02::1 for an unsolicited advertisement). */
   destinationIp: string
   /** 255 unless the message crossed a router (receivers then drop it). */
   hopLimit: number
   /** The address the message is about. */
   target: string
+  /** The advertisement's Router flag (R). The bits are reserved, so normally false, in a solicitation. */
   router: boolean
+  /** The advertisement's Solicited flag (S): set when it answers a solicitation. */
   solicited: boolean
+  /** The advertisement's Override flag (O): receivers replace a cached link-layer address with this one. */
   override: boolean
   /** Advertisement: the target link-layer address option; solicitation: the source one. */
   linkLayerAddress?: string
@@ -59,6 +68,7 @@ export interface NeighbourFrame extends EthernetFields {
 
 /** Anything else, or a frame too short or malformed to classify. */
 export interface OtherFrame extends Partial<EthernetFields> {
+  /** Always 'other'. */
   kind: 'other'
   length: number
 }
@@ -66,6 +76,10 @@ export interface OtherFrame extends Partial<EthernetFields> {
 /** A classified frame; switch on `kind`. */
 export type ParsedFrame = ArpFrame | NeighbourFrame | OtherFrame
 
+/**
+ * The two forms of gratuitous ARP: an ARP request or an ARP reply for the
+ * address itself. Some switches and hosts honour only one of them.
+ */
 export type ArpKind = 'request' | 'reply'
 
 const MAC_PATTERN = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i

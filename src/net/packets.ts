@@ -5,8 +5,11 @@ import type { LinkRef } from './types'
 
 /** The identity of the link a packet socket is bound to. */
 export interface BoundLink {
+  /** Interface index in the socket's namespace. */
   ifindex: number
+  /** Interface name. */
   name: string
+  /** Interface MAC address, 'aa:bb:cc:dd:ee:ff'. */
   mac: string
 }
 
@@ -19,6 +22,7 @@ interface NativePacketSocket extends BoundLink {
 const NativePacketSocket = (addon as { PacketSocket: new (link: LinkRef, netns?: string) => NativePacketSocket })
   .PacketSocket
 
+/** Where a PacketSocket or FrameCapture is opened: one link, in one network namespace. */
 export interface PacketSocketOptions {
   /** Interface name ('eth0') or index. */
   link: LinkRef
@@ -81,6 +85,7 @@ export class PacketSocket {
   get mac(): string {
     return this.link.mac
   }
+  /** True once `close()` ran. */
   get closed(): boolean {
     return this.socket.closed
   }

@@ -13,7 +13,12 @@ import type { AddressSpec, Family, LinkRef, RouteScope, RouteSpec, RuleSpec } fr
 export type ValidationCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE'
 
 /** A TypeError or RangeError from validation: `code` as Node's, `field` the offending input. */
-export type ValidationError = (TypeError | RangeError) & { code: ValidationCode; field: string }
+export type ValidationError = (TypeError | RangeError) & {
+  /** 'ERR_INVALID_ARG_TYPE' (wrong type), 'ERR_INVALID_ARG_VALUE' (malformed) or 'ERR_OUT_OF_RANGE'. */
+  code: ValidationCode
+  /** The name of the input that was refused ('address', 'prefixLength', 'link', ...). */
+  field: string
+}
 
 /** Shows a value in an error message: strings quoted, everything else as `util.inspect` prints it. */
 export function showValue(value: unknown): string {
@@ -71,12 +76,15 @@ function familyBits(family: Family): number {
 
 /** A parsed address in its canonical text form ('192.0.2.10', '2001:db8::10'). */
 export interface ParsedAddress {
+  /** 4 or 6. */
   family: Family
+  /** The address in canonical form: as written for IPv4, RFC 5952 for IPv6. */
   address: string
 }
 
 /** A parsed prefix: the address part as written (canonicalised) and its length. */
 export interface ParsedCidr extends ParsedAddress {
+  /** The length after '/', or the full width (32, 128) for a bare address accepted as a host prefix. */
   prefixLength: number
 }
 
@@ -143,6 +151,7 @@ export function networkAddress(parsed: ParsedCidr): string {
   return bytesToAddress(bytes)
 }
 
+/** Options of `parseCidr`. */
 export interface CidrOptions {
   /** Require this family. */
   family?: Family
@@ -308,13 +317,24 @@ function optionalBoolean(value: unknown, field: string): boolean {
 
 /** A validated AddressSpec. */
 export interface NormalizedAddress {
+  /** The link as given (name or index); the Netlink handle resolves it. */
   link: LinkRef
+  /** The family of `address`. */
   family: Family
+  /** The address in canonical form. */
   address: string
+  /** Checked against the family. */
   prefixLength: number
+  /** IPv4 only; absent in a delete. */
   label?: string
+  /** Present (true) only for IPv6 adds that asked for it. */
   nodad?: boolean
+  /**
+   * Seconds, 2^32-1 (0xffffffff) for forever; equals `validLifetime` when only
+   * that was given. Absent when neither lifetime was given (forever).
+   */
   preferredLifetime?: number
+  /** Seconds, 2^32-1 (0xffffffff) for forever. Absent when neither lifetime was given (forever). */
   validLifetime?: number
 }
 
@@ -358,19 +378,27 @@ export function validateAddressSpec(spec: unknown, op: 'add' | 'delete' = 'add')
 
 /** A validated RouteSpec. */
 export interface NormalizedRoute {
+  /** Given, or taken from the destination, gateway or source. */
   family: Family
+  /** Routing table id; 254 (main) when not given. */
   table: number
   /** Network address; absent for a default route. */
   destination?: string
+  /** Prefix length of the destination; 0 for a default route. */
   destinationLength: number
+  /** Next-hop address in canonical form. */
   gateway?: string
+  /** Output interface as given; the Netlink handle resolves it. */
   link?: LinkRef
   /** RT_SCOPE_*; absent in a delete when not given (matches any). */
   scope?: number
+  /** Preferred source address (RTA_PREFSRC) in canonical form. */
   source?: string
   /** rtm_protocol; absent in a delete when not given (matches any). */
   protocol?: number
+  /** Present (true) only when asked for; a gateway is then present too. */
   onlink?: boolean
+  /** RTA_PRIORITY, when given. */
   metric?: number
 }
 
@@ -425,11 +453,15 @@ export function validateRouteSpec(spec: unknown, op: 'add' | 'delete' = 'add'): 
 
 /** A validated RuleSpec. */
 export interface NormalizedRule {
+  /** Given, or taken from `source`. */
   family: Family
   /** Network address; absent for "from all". */
   source?: string
+  /** Prefix length of `source`; 0 for "from all". */
   sourceLength: number
+  /** The table to look up (1 to 2^32-1). */
   table: number
+  /** Rule priority (1 to 2^32-1). */
   priority: number
 }
 
@@ -455,8 +487,11 @@ export function validateRuleSpec(spec: unknown): NormalizedRule {
 
 /** Validates `{ link?, family? }` list filters. */
 export function validateListFilter(filter: unknown, fields: ReadonlyArray<'link' | 'family' | 'table'>): {
+  /** The validated link filter, when `fields` allows it and it was given. */
   link?: LinkRef
+  /** The validated family filter, when `fields` allows it and it was given. */
   family?: Family
+  /** The validated table filter, when `fields` allows it and it was given. */
   table?: number
 } {
   if (filter === undefined) return {}

@@ -3,7 +3,9 @@ import type { ConformanceReport } from './conformance'
 
 /** The part of a tap `Test` (node-tap 16+) this needs; other runners can adapt. */
 export interface TapLike {
+  /** One assertion: passes when `value` is truthy; `extra` carries `skip` or the check's measurements. */
   ok(value: unknown, message: string, extra: { [key: string]: unknown }): unknown
+  /** A diagnostic line (the measurements, and the timeline on failure). */
   comment(...message: unknown[]): unknown
 }
 

@@ -30,8 +30,10 @@ export interface ElectorConformanceOptions {
   log?(line: string): void
 }
 
+/** A check's outcome: 'skip' when it does not apply (one candidate, no `partition` hook) or was not reached. */
 export type ConformanceStatus = 'pass' | 'fail' | 'skip'
 
+/** The checks of the kit, one per rule of the LeaderElector contract; docs/electors.md says when each fails. */
 export type ConformanceCheckId =
   | 'start'
   | 'first-leader'
@@ -45,15 +47,24 @@ export type ConformanceCheckId =
   | 'restart'
   | 'stop-all'
 
+/** The outcome of one check. */
 export interface ConformanceCheck {
+  /** Which check. */
   id: ConformanceCheckId
+  /** The rule checked, in one line. */
   title: string
+  /** Pass, fail or skip. */
   status: ConformanceStatus
   /** What was seen: measured figures when it passed, the first violations when it failed. */
   message: string
+  /** The figures this check measured (names as in ConformanceMeasurements, ms), when it measured any. */
   measurements?: Record<string, number>
 }
 
+/**
+ * Figures measured over the whole run. Times are milliseconds on the monotonic
+ * clock, absent when the run did not reach that step.
+ */
 export interface ConformanceMeasurements {
   /** start() of all candidates to the first `elected`. */
   timeToFirstLeaderMs?: number
@@ -71,29 +82,41 @@ export interface ConformanceMeasurements {
   reElectedAfterRestartMs?: number
   /** Most candidates reporting isLeader at one sample. */
   maxConcurrentLeaders: number
+  /** How many times every candidate's isLeader was sampled. */
   samples: number
+  /** 'error' events emitted by all candidates together. */
   errorEvents: number
 }
 
+/** One event of the run, as recorded by the kit. */
 export interface TimelineEntry {
   /** Milliseconds since the run began. */
   at: number
   /** Candidate index, or -1 for the kit's own steps. */
   candidate: number
+  /** A candidate's event, or 'step' for what the kit did (start, partition, stop...). */
   event: 'elected' | 'renewed' | 'deposed' | 'error' | 'step'
   /** For elected/renewed: the deadline, in milliseconds since the run began. */
   deadline?: number
+  /** The deposed reason, the error message, or the kit step's description. */
   detail?: string
 }
 
+/** What `runElectorConformance` found; `assertConformance` turns it into test assertions. */
 export interface ConformanceReport {
+  /** The `name` option. */
   name: string
+  /** How many candidates ran. */
   candidates: number
   /** True when no check failed. */
   ok: boolean
+  /** Every check, in a fixed order; those not reached are skipped. */
   checks: ConformanceCheck[]
+  /** Figures measured over the run. */
   measurements: ConformanceMeasurements
+  /** Every event and kit step, in order (`formatTimeline` prints it). */
   timeline: TimelineEntry[]
+  /** How long the run took, ms. */
   durationMs: number
 }
 

@@ -16,6 +16,7 @@ export class MemoryLeaseStore {
   private holder?: { identity: string; expiresAt: number }
   private readonly cut = new Map<string, Set<(error: Error) => void>>()
 
+  /** @param latencyMs - Delay of each request, each way, ms. Default 2. */
   constructor(readonly latencyMs = 2) {}
 
   /**
@@ -82,8 +83,16 @@ export interface MemoryLeaseElectorOptions {
  *   never wait for an answer past it.
  * - On stop, say `deposed` first, then release, so another takes over at once.
  * - A start() after stop() waits for that stop to finish, then campaigns again.
+ *
+ * @example
+ * // Two candidates in one process, e.g. to test an announcer integration:
+ * const store = new MemoryLeaseStore()
+ * const a = new MemoryLeaseElector(store, { identity: 'a' })
+ * const b = new MemoryLeaseElector(store, { identity: 'b', ttlMs: 500 })
+ * await Promise.all([a.start(), b.start()]) // one of them is elected shortly after
  */
 export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector {
+  /** This candidate's name in the store. */
   readonly identity: string
   private readonly ttlMs: number
   private readonly marginMs: number
@@ -116,6 +125,7 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
     this.marginMs = ttlMs / 10
   }
 
+  /** True between 'elected' and 'deposed'. */
   get isLeader(): boolean {
     return this.leader
   }
