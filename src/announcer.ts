@@ -197,12 +197,22 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    * Opens the sockets, removes leftovers of an earlier crash, starts the guard
    * and begins campaigning. Resolves once campaigning runs (not when elected).
    * Idempotent. A missing interface is waited for (event `link` 'missing').
+   * A failed start undoes what it did (sockets, guard, elector listeners; the
+   * elector is stopped) and rejects; calling start() again retries.
    */
   start(): Promise<void> {
     if (this.stopPromise) return Promise.reject(new Error('VipAnnouncer was stopped; create a new one'))
     this.startPromise ??= this.doStart().catch(async (error) => {
+      // Undo everything doStart() did, so the host can simply call start()
+      // again (after fixing the cause): a half-started announcer would hold
+      // sockets, a guard, or elector listeners nobody owns.
+      this.detachElector()
+      await this.queue // an election the elector reported before failing
+      if (this.holding) await this.release('start failed').catch((e) => this.fail(e))
+      await this.elector.stop().catch(() => {})
       await this.teardown()
       this.stateValue = 'stopped'
+      this.startPromise = undefined
       throw error
     })
     return this.startPromise
@@ -568,18 +578,21 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     } catch (error) {
       this.fail(error as Error)
     }
-    this.elector.off('elected', this.onElected)
-    this.elector.off('renewed', this.onRenewed)
-    this.elector.off('deposed', this.onDeposed)
+    this.detachElector(['elected', 'renewed', 'deposed'])
     try {
       await this.elector.stop()
     } catch (error) {
       this.fail(error as Error)
     }
-    this.elector.off('error', this.onElectorError)
+    this.detachElector(['error'])
     await this.teardown()
     this.stateValue = 'stopped'
     log(this.logger, 'info', 'stopped')
+  }
+
+  private detachElector(events: Array<'elected' | 'renewed' | 'deposed' | 'error'> = ['elected', 'renewed', 'deposed', 'error']): void {
+    const listeners = { elected: this.onElected, renewed: this.onRenewed, deposed: this.onDeposed, error: this.onElectorError }
+    for (const event of events) this.elector.off(event, listeners[event] as never)
   }
 
   private async teardown(): Promise<void> {
@@ -599,6 +612,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.packets = undefined
     this.netlink?.close()
     this.netlink = undefined
+    // These refer to the closed handles; a retried start() makes new ones.
+    this.link = undefined
+    this.footprint = undefined
+    this.lockFd = undefined
+    this.lease = undefined
   }
 
   private fail(error: unknown): void {

@@ -235,3 +235,68 @@ function netSnapshot(host: LabHost): string {
   const v6routes = host.ip('-6', 'route', 'show', 'table', 'all').split('\n').filter((line) => !/fe80|ff00/.test(line))
   return [...global, host.ip('-4', 'rule'), host.ip('-6', 'rule'), host.ip('-4', 'route', 'show', 'table', 'all'), ...v6routes].join('\n')
 }
+
+t.test('a failed start() undoes itself; start() again retries', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas: [cp1] } = switchedReplicas(lab, 1)
+  // Warm-up, as above: Node's SIGCHLD plumbing stays open after the first spawn.
+  const warm = new VipAnnouncer({ vip: VIP, interface: 'eth0', elector: new ManualElector(), netns: cp1.path })
+  await warm.start()
+  await warm.stop()
+  await sleep(50)
+  const fdsBefore = openFds()
+
+  class FlakyElector extends ManualElector {
+    failures = 1
+    override async start(): Promise<void> {
+      if (this.failures-- > 0) throw new Error('backend not reachable yet')
+      return super.start()
+    }
+  }
+  const elector = new FlakyElector()
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'eth0', elector, netns: cp1.path })
+  t.teardown(() => announcer.stop())
+  await t.rejects(announcer.start(), /backend not reachable yet/, 'the elector failure reaches the caller')
+  t.equal(announcer.state, 'stopped')
+  t.equal(elector.stopped, 1, 'the elector was stopped')
+  t.equal(elector.listenerCount('elected'), 0, 'no elector listener left behind')
+  await sleep(50)
+  t.equal(openFds(), fdsBefore, 'sockets, lifeline and guard pipes closed')
+  elector.elect()
+  await sleep(50)
+  t.notOk(cp1.addresses('eth0').includes(`${VIP}/32`), 'an election after the failed start changes nothing')
+  elector.depose()
+
+  await announcer.start()
+  t.equal(announcer.state, 'follower', 'the second start() campaigns')
+  t.equal(elector.listenerCount('elected'), 1, 'listening once')
+  const leader = nextEvent(announcer, 'leader')
+  elector.elect()
+  await leader
+  t.ok(cp1.addresses('eth0').includes(`${VIP}/32`), 'and leads')
+  await announcer.stop()
+  t.notOk(cp1.addresses('eth0').includes(`${VIP}/32`), 'and stops clean')
+})
+
+t.test('a start() that fails after the elector named us leader removes the VIP it added', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas: [cp1] } = switchedReplicas(lab, 1)
+  class ElectThenFail extends ManualElector {
+    override async start(): Promise<void> {
+      this.elect()
+      await sleep(50) // the takeover runs meanwhile
+      throw new Error('lost the backend during start')
+    }
+  }
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'eth0', elector: new ElectThenFail(), netns: cp1.path })
+  t.teardown(() => announcer.stop())
+  const leader = nextEvent(announcer, 'leader', 1000)
+  const started = announcer.start()
+  await leader
+  t.ok(cp1.addresses('eth0').includes(`${VIP}/32`), 'the VIP was added while start() ran')
+  await t.rejects(started, /lost the backend/)
+  t.notOk(cp1.addresses('eth0').includes(`${VIP}/32`), 'and removed when start() failed')
+  t.equal(announcer.state, 'stopped')
+})
