@@ -546,7 +546,13 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     log(this.logger, 'warn', 'guard removed the VIP', { event: 'fenced', reason })
     this.emit('fenced', { reason })
     // The footprint is gone already; bring our bookkeeping in line.
-    this.enqueue(() => this.release(`fenced by guard (${reason})`))
+    this.enqueue(async () => {
+      await this.release(`fenced by guard (${reason})`)
+      // A renewal that arrived between the guard's fence and this step found
+      // us still holding, so it only moved the deadline. The lease is valid:
+      // take the VIP back now rather than at the next renewal.
+      if (this.lease && this.fenceAt(this.lease) > monotonicNow()) await this.acquire('renewed while the guard fenced')
+    })
   }
 
   private onGuardExit(guard: GuardProcess, code: number | null, signal: string | null): void {

@@ -33,6 +33,14 @@ function footprintGone(host: LabHost): boolean {
   )
 }
 
+function footprintComplete(host: LabHost): boolean {
+  return (
+    host.addresses('net1').includes(`${VIP}/32`) &&
+    (host.ipJson('rule', 'show') as Array<{ src?: string }>).some((r) => r.src === VIP) &&
+    (host.tableRoutes(30100) as unknown[]).length === 2
+  )
+}
+
 t.test('an elector that stops renewing: VIP gone before the deadline', nsOptions, async (t) => {
   const lab = new Lab()
   t.teardown(() => lab.destroy())
@@ -55,12 +63,46 @@ t.test('an elector that stops renewing: VIP gone before the deadline', nsOptions
   const margin = deadline - watch.removedAt()!
   t.ok(margin > 0, `VIP removed ${margin.toFixed(1)} ms before the deadline`)
   t.ok(footprintGone(cp1), 'address, rule and routes gone')
-  t.equal(announcer.isLeader, false)
+  // The guard and the announcer's own timer race to the fence; either way the
+  // announcer steps down (its notifications may still be unread here).
+  await waitFor('the announcer steps down', () => !announcer.isLeader, 1000)
   // A late renewal puts it back: leadership was never lost, only not renewed in time.
   const back = nextEvent(announcer, 'leader')
   elector.renew(5000)
   await back
   t.ok(cp1.addresses('net1').includes(`${VIP}/32`), 'restored on renewal')
+  await announcer.stop()
+})
+
+t.test('a renewal that races the fence: the VIP comes back without waiting for the next renewal', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas: [cp1] } = routedReplicas(lab, 1)
+  const elector = new ManualElector()
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway: '192.0.2.1/24', elector, netns: cp1.path, fenceMarginMs: 100 })
+  t.teardown(() => announcer.stop())
+  await announcer.start()
+  const leader = nextEvent(announcer, 'leader')
+  const deadline = elector.elect(400)
+  await leader
+  const fenced = nextEvent(announcer, 'fenced', 3000)
+  const back = fenced.then(() => nextEvent(announcer, 'leader', 2000))
+  // Freeze this thread across the fence (100 ms before the deadline), so the
+  // guard fences and the announcer cannot react; then renew before it reads
+  // anything: the renewal of a slow backend landing just too late.
+  await sleep(Math.max(0, deadline - 100 - monotonicNow() - 30))
+  const frozenUntil = monotonicNow() + 1000
+  while (cp1.addresses('net1').includes(`${VIP}/32`) && monotonicNow() < frozenUntil) {
+    // busy: the event loop is blocked, as in a host that stalls
+  }
+  const fencedWhileFrozen = !cp1.addresses('net1').includes(`${VIP}/32`)
+  elector.renew(5000)
+  t.ok(fencedWhileFrozen, 'the guard fenced while the host was frozen, and the renewal came after')
+  await fenced
+  await back
+  t.ok(footprintComplete(cp1), 'address, rule and routes back')
+  await sleep(300)
+  t.ok(announcer.isLeader && cp1.addresses('net1').includes(`${VIP}/32`), 'and it stays (the lease runs for 5 s)')
   await announcer.stop()
 })
 
