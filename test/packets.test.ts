@@ -5,6 +5,7 @@
 import t from 'tap'
 import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
 import { PacketSocket } from '../src/net/packets'
+import { FrameCapture } from '../src/net/capture'
 import { neighbourAdvertisement } from '../src/net/frames'
 
 const VIP4 = '192.0.2.100'
@@ -135,11 +136,14 @@ t.test('errors', namespaceTestOptions(), async (t) => {
     code: 'ENOENT',
     syscall: 'open',
   })
-  t.throws(() => PacketSocket.open({ link: '' }), { name: 'RangeError', message: /^link:/ })
-  t.throws(() => PacketSocket.open({ link: 'a-name-longer-than-15' }), { name: 'RangeError', message: /^link:/ })
-  t.throws(() => PacketSocket.open({ link: 1.5 }), { name: 'RangeError', message: /^link:/ })
-  t.throws(() => PacketSocket.open({ link: {} as any }), { name: 'TypeError', message: /^link:/ })
-  t.throws(() => PacketSocket.open({ link: 'eth0', netns: 7 as any }), { name: 'TypeError', message: /^netns:/ })
+  // The same validators (and error codes) as the Netlink facade.
+  t.throws(() => PacketSocket.open({ link: '' }), { code: 'ERR_INVALID_ARG_VALUE', field: 'link', message: /^link:/ })
+  t.throws(() => PacketSocket.open({ link: 'a-name-longer-than-15' }), { code: 'ERR_INVALID_ARG_VALUE', message: /^link:.*1 to 15 bytes/ })
+  t.throws(() => PacketSocket.open({ link: 'eth0:1' }), { code: 'ERR_INVALID_ARG_VALUE', message: /^link:/ })
+  t.throws(() => PacketSocket.open({ link: 1.5 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /^link:/ })
+  t.throws(() => PacketSocket.open({ link: {} as any }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /^link:/ })
+  t.throws(() => PacketSocket.open({ link: 'eth0', netns: 7 as any }), { code: 'ERR_INVALID_ARG_TYPE', field: 'netns', message: /^netns:/ })
+  t.throws(() => FrameCapture.open({ link: 'eth0', netns: '' }), { code: 'ERR_INVALID_ARG_TYPE', field: 'netns' })
 
   const sw = lab.switch('sw')
   lab.plug(a, 'eth0', sw, { addresses: ['192.0.2.1/24'] })

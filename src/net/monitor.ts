@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import type TypedEmitter from 'typed-emitter'
 import { addon } from './binding'
 import type { AddressEvent, AddressInfo, LinkEvent, LinkInfo, LinkMonitorOptions, RouteEvent, RouteInfo, RuleEvent, RuleInfo } from './types'
-import { invalidType, validateInteger } from './validate'
+import { invalidType, validateInteger, validateNetns } from './validate'
 
 /** Events of a LinkMonitor, in the order the kernel sent them. */
 export type LinkMonitorEvents = {
@@ -81,9 +81,7 @@ export class LinkMonitor extends (EventEmitter as new () => TypedEmitter<LinkMon
   /** Starts watching. Throws a SystemError like `Netlink.open` for a bad namespace. */
   static open(options: LinkMonitorOptions = {}): LinkMonitor {
     if (typeof options !== 'object' || options === null) invalidType('options', 'an object', options)
-    if (options.netns !== undefined && (typeof options.netns !== 'string' || options.netns === '')) {
-      invalidType('netns', 'a namespace path such as /run/netns/NAME', options.netns)
-    }
+    validateNetns(options.netns)
     for (const flag of ['routes', 'rules'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') invalidType(flag, 'a boolean', options[flag])
     }

@@ -23,6 +23,7 @@ import {
   validateAddressSpec,
   validateLinkRef,
   validateListFilter,
+  validateNetns,
   validateOp,
   validateRouteSpec,
   validateRuleSpec,
@@ -122,10 +123,7 @@ export class Netlink {
    */
   static open(options: NetnsOption = {}): Netlink {
     if (typeof options !== 'object' || options === null) invalidType('options', 'an object', options)
-    const { netns } = options
-    if (netns !== undefined && (typeof netns !== 'string' || netns === '')) {
-      invalidType('netns', 'a namespace path such as /run/netns/NAME', netns)
-    }
+    const netns = validateNetns(options.netns)
     return new Netlink(new native.NetlinkSocket(netns), netns)
   }
 

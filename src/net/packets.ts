@@ -2,6 +2,7 @@
 import { addon } from './binding'
 import { gratuitousArp, ipv4Bytes, ipv6Bytes, neighbourAdvertisement, type ArpKind } from './frames'
 import type { LinkRef } from './types'
+import { invalidType, validateLinkRef, validateNetns } from './validate'
 
 /** The identity of the link a packet socket is bound to. */
 export interface BoundLink {
@@ -32,22 +33,9 @@ export interface PacketSocketOptions {
 
 /** Checks the link/netns options shared by the packet socket and the capture. */
 export function validateLinkOptions(options: PacketSocketOptions): void {
-  if (options === null || typeof options !== 'object') throw new TypeError('options: expected an object')
-  const { link, netns } = options
-  if (typeof link === 'string') {
-    if (link.length === 0 || Buffer.byteLength(link) > 15 || link.includes('/') || /\s/.test(link)) {
-      throw new RangeError(`link: expected an interface name of 1-15 bytes without '/' or spaces, got ${JSON.stringify(link)}`)
-    }
-  } else if (typeof link === 'number') {
-    if (!Number.isInteger(link) || link < 1 || link > 0x7fffffff) {
-      throw new RangeError(`link: expected an interface index 1..2147483647, got ${link}`)
-    }
-  } else {
-    throw new TypeError(`link: expected an interface name or index, got ${typeof link}`)
-  }
-  if (netns !== undefined && (typeof netns !== 'string' || netns.length === 0)) {
-    throw new TypeError(`netns: expected a namespace path, got ${JSON.stringify(netns)}`)
-  }
+  if (options === null || typeof options !== 'object') invalidType('options', 'an object', options)
+  validateLinkRef(options.link)
+  validateNetns(options.netns)
 }
 
 /**

@@ -222,6 +222,14 @@ export function validateLinkName(value: unknown, field = 'link'): string {
   return value
 }
 
+/** A network namespace path (/run/netns/NAME, /proc/PID/ns/net); undefined means the caller's own. */
+export function validateNetns(value: unknown, field = 'netns'): string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || value === '')) {
+    invalidType(field, 'a namespace path such as /run/netns/NAME', value)
+  }
+  return value
+}
+
 /** An interface index: a positive integer (ifindex is a C int). */
 export function validateIfindex(value: unknown, field = 'link'): number {
   return validateInteger(value, field, 1, IFINDEX_MAX)
