@@ -4,17 +4,27 @@
 import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
 
 export abstract class CampaignElector extends ElectorEmitter implements LeaderElector {
-  /** The current campaign's start() outcome; undefined before the first start(). */
+  /**
+   * The current campaign's start() outcome; undefined before the first start().
+   * @internal
+   */
   protected starting?: Promise<void>
   /**
    * The stop() in progress or done; undefined until the first stop() and again
    * once start() begins a new campaign, so start() can tell when one is due.
+   * @internal
    */
   protected stopping?: Promise<void>
-  /** The start() whose campaign may run; stop() clears it, so a start still waiting on an earlier stop never begins. */
+  /**
+   * The start() whose campaign may run; stop() clears it, so a start still waiting on an earlier stop never begins.
+   * @internal
+   */
   protected wanted?: object
   private warnedNoErrorListener = false
-  /** Names this elector in messages: kind, key and identity. */
+  /**
+   * Names this elector in messages: kind, key and identity.
+   * @internal
+   */
   protected abstract readonly label: string
   abstract get isLeader(): boolean
 
@@ -50,19 +60,34 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
     return stopping
   }
 
-  /** Waits for `previousStop`, resets the per-campaign state and starts the campaign, unless `this.wanted !== token` by then. */
+  /**
+   * Waits for `previousStop`, resets the per-campaign state and starts the campaign, unless `this.wanted !== token` by then.
+   * @internal
+   */
   protected abstract begin(token: object, previousStop: Promise<void> | undefined): Promise<void>
-  /** Ends the campaign and releases what it holds. */
+  /**
+   * Ends the campaign and releases what it holds.
+   * @internal
+   */
   protected abstract end(wasLeader: boolean): Promise<void>
-  /** Emits `deposed` if leader. */
+  /**
+   * Emits `deposed` if leader.
+   * @internal
+   */
   protected abstract loseLeadership(reason: string): void
 
-  /** How an error reads in a report. */
+  /**
+   * How an error reads in a report.
+   * @internal
+   */
   protected describeError(error: unknown): string {
     return error instanceof Error ? error.message : String(error)
   }
 
-  /** False for errors that are part of normal operation (an aborted request). */
+  /**
+   * False for errors that are part of normal operation (an aborted request).
+   * @internal
+   */
   protected isReportable(_error: unknown): boolean {
     return true
   }
@@ -70,6 +95,7 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
   /**
    * Emits a leadership event from inside the campaign; a listener that throws
    * is reported (see `report`) instead of breaking the campaign loop.
+   * @internal
    */
   protected emitSafely<E extends keyof ElectorEvents>(event: E, ...args: Parameters<ElectorEvents[E]>): void {
     try {
@@ -79,7 +105,10 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
     }
   }
 
-  /** An `error` event, or (no listener: it would throw inside the campaign loop) one warning. */
+  /**
+   * An `error` event, or (no listener: it would throw inside the campaign loop) one warning.
+   * @internal
+   */
   protected report(error: unknown, context: string): void {
     if (!this.isReportable(error)) return
     const wrapped = new Error(`${this.label}: ${context}: ${this.describeError(error)}`, { cause: error })

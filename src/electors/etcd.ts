@@ -106,9 +106,9 @@ export class EtcdElector extends CampaignElector {
   private readonly ttlMs: number
   private readonly keepAliveMs: number
   private readonly marginMs: number
+  /** @internal */
   protected readonly label: string
 
-  /** The current campaign's start() and stop(); a start() after a stop() begins a new campaign. */
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private client?: Etcd3
   private ownsClient = false
@@ -180,6 +180,7 @@ export class EtcdElector extends CampaignElector {
     return this.leader
   }
 
+  /** @internal */
   protected async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
     // The previous campaign's loops, lease and watch must be gone before its state is reused.
     await previousStop
@@ -208,6 +209,7 @@ export class EtcdElector extends CampaignElector {
     this.loops = [this.keepAliveLoop(client), this.campaignLoop(client)]
   }
 
+  /** @internal */
   protected async end(): Promise<void> {
     this.wanted = undefined
     this.stopped = true
@@ -486,6 +488,7 @@ export class EtcdElector extends CampaignElector {
     )
   }
 
+  /** @internal */
   protected loseLeadership(reason: string): void {
     if (!this.leader) return
     this.leader = false
@@ -533,8 +536,6 @@ export class EtcdElector extends CampaignElector {
       this.wakeCampaign = done
     })
   }
-
-
 }
 
 /** Rejects after `ms` on the monotonic timer, whatever the promise does. */

@@ -103,10 +103,10 @@ export class KubernetesLeaseElector extends CampaignElector {
   private readonly retryMs: number
   /** How long before its deadline a leader without a successful renew steps down. */
   private readonly stepDownLeadMs: number
+  /** @internal */
   protected readonly label: string
 
   private api?: LeaseApi
-  /** The current campaign's start() and stop(); a start() after a stop() begins a new campaign. */
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private stopped = true
   private loop?: Promise<void>
@@ -167,6 +167,7 @@ export class KubernetesLeaseElector extends CampaignElector {
     return this.leader
   }
 
+  /** @internal */
   protected async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
     // The previous campaign's loop and release must be over before its state is reused.
     await previousStop
@@ -186,6 +187,7 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.loop = this.run()
   }
 
+  /** @internal */
   protected async end(wasLeader: boolean): Promise<void> {
     this.wanted = undefined
     this.stopped = true
@@ -375,16 +377,21 @@ export class KubernetesLeaseElector extends CampaignElector {
     )
   }
 
+  /** @internal */
   protected override describeError(error: unknown): string {
     return describe(error)
   }
 
-  /** Requests aborted on purpose (leadership given up, stop) are not problems. */
+  /**
+   * Requests aborted on purpose (leadership given up, stop) are not problems.
+   * @internal
+   */
   protected override isReportable(error: unknown): boolean {
     return !(error instanceof Interrupted)
   }
 
-    protected loseLeadership(reason: string): void {
+  /** @internal */
+  protected loseLeadership(reason: string): void {
     if (!this.leader) return
     this.leader = false
     clearTimeout(this.stepDownTimer)
@@ -492,8 +499,6 @@ export class KubernetesLeaseElector extends CampaignElector {
       signal.addEventListener('abort', done, { once: true })
     })
   }
-
-
 }
 
 /**
