@@ -295,3 +295,10 @@ t.test('invalid options throw', async (t) => {
 t.test('no unhandled rejections', async (t) => {
   t.same(unhandled, [])
 })
+
+t.test('MemoryLeaseStore refuses a latency that is not a small non-negative integer', async (t) => {
+  for (const bad of [-1, 1.5, Number.NaN, 60_001]) {
+    t.throws(() => new MemoryLeaseStore(bad), { code: /ERR_OUT_OF_RANGE|ERR_INVALID_ARG/, field: 'latencyMs' }, String(bad))
+  }
+  t.doesNotThrow(() => new MemoryLeaseStore(0))
+})

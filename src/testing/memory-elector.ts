@@ -4,6 +4,7 @@
 // without a Kubernetes or etcd backend. Candidates must share one process.
 import { monotonicNow } from '../clock'
 import { ElectorEmitter, type LeaderElector } from '../elector'
+import { validateInteger } from '../net/validate'
 
 /**
  * A lease table shared by candidates in one process, standing in for any
@@ -16,8 +17,10 @@ export class MemoryLeaseStore {
   private holder?: { identity: string; expiresAt: number }
   private readonly cut = new Map<string, Set<(error: Error) => void>>()
 
-  /** @param latencyMs - Delay of each request, each way, ms. Default 2. */
-  constructor(readonly latencyMs = 2) {}
+  /** @param latencyMs - Delay of each request, each way, ms (0 to 60000). Default 2. */
+  constructor(readonly latencyMs = 2) {
+    validateInteger(latencyMs, 'latencyMs', 0, 60_000)
+  }
 
   /**
    * Takes or renews the lease for `ttlMs`, counted from when the request
