@@ -16,7 +16,7 @@ import { nextEvent, sleep, waitFor } from '../test/support/wait'
 import { fmt, progress, summary } from './stats'
 
 interface Round {
-  /** kill -> first frame from the new leader's MAC seen by the worker */
+  /** kill -> first frame from the new leader's MAC arrives at the worker (the kernel's receive stamp) */
   frameMs: number
   /** kill -> worker's `ip neigh` shows the new MAC (polled, 2 ms steps) */
   neighMs: number
@@ -39,14 +39,14 @@ async function measure(worker: LabHost, capture: FrameCapture, newMac: string, k
   // worker has one, pointing at the old leader, as a client talking to it would.
   worker.run('ping', '-c1', '-W1', VIP)
   await waitFor('worker entry at the old leader', () => worker.neighbourMac(VIP) === killed.mac(ifname), 2000)
-  const frame = nextEvent<{ at: number }>(capture, 'frame', 15000, (f: any) => f.senderMac === newMac && f.senderIp === VIP)
+  const frame = nextEvent<{ at: number; arrivedAt?: number }>(capture, 'frame', 15000, (f: any) => f.senderMac === newMac && f.senderIp === VIP)
   const t0 = monotonicNow()
   kill()
   const seen = await frame
   await waitFor('neighbour entry', () => worker.neighbourMac(VIP) === newMac, 15000, 2)
   const neighAt = monotonicNow()
   await sleep(200)
-  return { frameMs: seen.at - t0, neighMs: neighAt - t0, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
+  return { frameMs: (seen.arrivedAt ?? seen.at) - t0, neighMs: neighAt - t0, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
 }
 
 export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & Phases>> {

@@ -139,6 +139,28 @@ double MonotonicMs() {
   return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
 }
 
+bool ArrivalMs(const msghdr* message, double read_at, double* arrived_at) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(message); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(message), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS || c->cmsg_len < CMSG_LEN(sizeof(timespec))) {
+      continue;
+    }
+    timespec stamp;
+    memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+    // The kernel stamps with CLOCK_REALTIME; carry the stamp's age over to
+    // CLOCK_MONOTONIC by reading the real-time clock now (right after
+    // `read_at`, so the two readings are well under a microsecond apart).
+    timespec real_now;
+    clock_gettime(CLOCK_REALTIME, &real_now);
+    const double age_ms = static_cast<double>(real_now.tv_sec - stamp.tv_sec) * 1e3 +
+                          static_cast<double>(real_now.tv_nsec - stamp.tv_nsec) / 1e6;
+    if (age_ms < 0 || age_ms > 60e3) return false;  // the wall clock was stepped
+    *arrived_at = read_at - age_ms;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace packet
 
 namespace {
@@ -204,6 +226,12 @@ int OpenBound(Napi::Env env, const LinkArguments& args, bool capture, Link* link
                                      std::to_string(link->hardware_type) + ")");
   }
   if (ok && capture) ok = packet::AttachNeighbourFilter(fd, &failure);
+  if (ok && capture) {
+    // Best effort: with receive timestamps a frame's arrival is known even
+    // when the event loop reads it late (arrivedAt); without, only `at`.
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+  }
   if (ok) ok = packet::Bind(fd, link->index, capture ? ETH_P_ALL : 0, &failure);
   if (!ok) {
     close(fd);
@@ -357,9 +385,16 @@ class PacketCapture : public Napi::ObjectWrap<PacketCapture> {
     int receive_error = 0;
     for (int i = 0; i < kMaxFramesPerWakeUp && watch_ != nullptr; ++i) {
       struct sockaddr_ll from;
-      socklen_t from_length = sizeof(from);
-      ssize_t n = recvfrom(watch_->fd(), buffer_.data(), buffer_.size(), MSG_TRUNC,
-                           reinterpret_cast<sockaddr*>(&from), &from_length);
+      iovec io{buffer_.data(), buffer_.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+      msghdr message{};
+      message.msg_name = &from;
+      message.msg_namelen = sizeof(from);
+      message.msg_iov = &io;
+      message.msg_iovlen = 1;
+      message.msg_control = control;
+      message.msg_controllen = sizeof(control);
+      ssize_t n = recvmsg(watch_->fd(), &message, MSG_TRUNC);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) receive_error = errno;
@@ -369,6 +404,8 @@ class PacketCapture : public Napi::ObjectWrap<PacketCapture> {
       const size_t length = std::min(static_cast<size_t>(n), buffer_.size());
       Napi::Object frame = ParsedFrameToObject(env, frames::Parse(buffer_.data(), length), length);
       frame.Set("at", Napi::Number::New(env, at));
+      double arrived_at = 0;
+      if (packet::ArrivalMs(&message, at, &arrived_at)) frame.Set("arrivedAt", Napi::Number::New(env, arrived_at));
       frame.Set("outgoing", Napi::Boolean::New(env, from.sll_pkttype == PACKET_OUTGOING));
       frame.Set("raw", Napi::Buffer<uint8_t>::Copy(env, buffer_.data(), length));
       frames.Set(count++, frame);

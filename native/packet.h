@@ -2,6 +2,7 @@
 // discovery traffic. The helpers here are plain syscalls without Node types;
 // packet.cc also holds the JavaScript classes (PacketSocket, PacketCapture).
 #pragma once
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,11 @@ bool Send(int fd, int ifindex, const uint8_t* frame, size_t length, Failure* fai
 
 // Milliseconds on CLOCK_MONOTONIC, the clock of monotonicNow() in src/clock.ts.
 double MonotonicMs();
+
+// The kernel's receive timestamp (SCM_TIMESTAMPNS) of a message read at
+// `read_at` (MonotonicMs), on the same monotonic scale. False when the message
+// carries none or the wall clock moved too far to trust the conversion.
+bool ArrivalMs(const msghdr* message, double read_at, double* arrived_at);
 
 }  // namespace packet
 }  // namespace vip

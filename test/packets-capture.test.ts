@@ -94,6 +94,31 @@ t.test('a capture in B sees what A sends, parsed', namespaceTestOptions(), async
   t.same(advertisement.raw, neighbourAdvertisement(aMac, VIP6))
   for (const frame of frames) t.ok(frame.at >= before && frame.at <= after, `at ${frame.at} within [${before}, ${after}]`)
   t.ok(request.at <= reply.at && reply.at <= advertisement.at, 'timestamps in arrival order')
+  for (const frame of frames) {
+    t.ok(frame.arrivedAt !== undefined && frame.arrivedAt >= before - 0.05 && frame.arrivedAt <= frame.at,
+      `arrivedAt ${frame.arrivedAt} within [${before}, at ${frame.at}]`)
+  }
+  t.ok(request.arrivedAt! <= reply.arrivedAt! && reply.arrivedAt! <= advertisement.arrivedAt!, 'kernel stamps in arrival order')
+})
+
+t.test('arrivedAt is when the frame arrived, not when a busy loop read it', namespaceTestOptions(), async (t) => {
+  const { a, b } = topology(t)
+  const capture = FrameCapture.open({ link: 'eth0', netns: b.path })
+  t.teardown(() => capture.close())
+  const socket = PacketSocket.open({ link: 'eth0', netns: a.path })
+  t.teardown(() => socket.close())
+  const aMac = a.mac('eth0')
+  const arrived = collect(capture, (f) => f.source === aMac && f.kind === 'arp-request', 1)
+  const sentAt = monotonicNow()
+  socket.sendGratuitousArp(VIP4, ['request'])
+  const busyUntil = sentAt + 50
+  while (monotonicNow() < busyUntil) {
+    // the event loop is blocked: the frame waits in the socket
+  }
+  const [frame] = await arrived
+  t.ok(frame, 'captured')
+  t.ok(frame.at - sentAt >= 50, `read ${(frame.at - sentAt).toFixed(2)} ms after sending (the loop was blocked)`)
+  t.ok(frame.arrivedAt! - sentAt < 5, `arrived ${(frame.arrivedAt! - sentAt).toFixed(3)} ms after sending`)
 })
 
 t.test('the kernel filter passes only ARP and neighbour discovery', namespaceTestOptions(), async (t) => {

@@ -17,6 +17,14 @@ export type CapturedFrame = ParsedFrame & {
    * the loop is busy), so it is a late bound of the arrival, not the arrival.
    */
   at: number
+  /**
+   * When the kernel received the frame (its SO_TIMESTAMPNS receive stamp),
+   * on the same CLOCK_MONOTONIC millisecond scale as `at` and never after it.
+   * Unlike `at` it does not include the wait for a busy event loop, so it is
+   * the figure to time arrivals with. Absent if the kernel gave no stamp (or
+   * the wall clock was stepped between the stamp and the read).
+   */
+  arrivedAt?: number
   /** True for frames this host sent on the link (PACKET_OUTGOING). */
   outgoing: boolean
   /** The frame bytes as received. */
