@@ -1,6 +1,7 @@
 #include "nlsocket.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,23 +102,34 @@ bool NlSocket::Send(std::vector<uint8_t>& msg, uint16_t extra_flags, NlError* er
 
 std::string ParseExtAck(const nlmsghdr* header) {
   if (!(header->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  // Every length below comes from the message itself: compare by subtraction
+  // (no overflow), read headers with memcpy (the echoed request may leave the
+  // TLVs unaligned in a malformed message).
+  const size_t length = header->nlmsg_len;
   size_t offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
-  if (header->nlmsg_len < offset) return "";
-  const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(header));
-  if (!(header->nlmsg_flags & NLM_F_CAPPED)) {
-    // The original request was echoed in full: skip its payload too.
-    offset += nack->msg.nlmsg_len - NLMSG_HDRLEN;
-  }
+  if (length < offset) return "";
   const uint8_t* base = reinterpret_cast<const uint8_t*>(header);
-  while (offset + sizeof(nlattr) <= header->nlmsg_len) {
-    const nlattr* attr = reinterpret_cast<const nlattr*>(base + offset);
-    if (attr->nla_len < sizeof(nlattr) || offset + attr->nla_len > header->nlmsg_len) break;
-    if ((attr->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
-      const char* text = reinterpret_cast<const char*>(attr) + NLA_HDRLEN;
-      size_t len = attr->nla_len - NLA_HDRLEN;
-      return std::string(text, strnlen(text, len));
+  if (!(header->nlmsg_flags & NLM_F_CAPPED)) {
+    // The original request was echoed in full: skip its payload too (the
+    // kernel pads it to NLMSG_ALIGNTO before the TLVs).
+    nlmsghdr echoed;
+    memcpy(&echoed, base + NLMSG_HDRLEN + offsetof(nlmsgerr, msg), sizeof(echoed));
+    if (echoed.nlmsg_len < NLMSG_HDRLEN) return "";
+    const size_t rest = ((static_cast<size_t>(echoed.nlmsg_len) + NLMSG_ALIGNTO - 1) & ~static_cast<size_t>(NLMSG_ALIGNTO - 1)) - NLMSG_HDRLEN;
+    if (rest > length - offset) return "";
+    offset += rest;
+  }
+  while (length - offset >= sizeof(nlattr)) {
+    nlattr attr;
+    memcpy(&attr, base + offset, sizeof(attr));
+    if (attr.nla_len < sizeof(nlattr) || attr.nla_len > length - offset) break;
+    if ((attr.nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+      const char* text = reinterpret_cast<const char*>(base + offset + NLA_HDRLEN);
+      return std::string(text, strnlen(text, attr.nla_len - NLA_HDRLEN));
     }
-    offset += NLA_ALIGN(attr->nla_len);
+    const size_t step = NLA_ALIGN(attr.nla_len);
+    if (step >= length - offset) break;
+    offset += step;
   }
   return "";
 }

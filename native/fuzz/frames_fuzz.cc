@@ -18,15 +18,11 @@
 #include <vector>
 
 #include "../frames.h"
+#include "fuzz_support.h"
 
 using namespace vip::frames;
 
-static void Check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "property violated: %s\n", what);
-    abort();
-  }
-}
+using vip_fuzz::Check;
 
 static bool Same(const ParsedFrame& a, const ParsedFrame& b) {
   return a.kind == b.kind && a.has_ethernet == b.has_ethernet && a.destination == b.destination &&
@@ -114,10 +110,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 // Seeds: one frame from each builder, and a VLAN-tagged GARP, so the fuzzer
 // mutates real shapes.
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s corpus-dir\n", argv[0]);
-    return 2;
-  }
   const Mac mac = {0x02, 0x00, 0x5e, 0x10, 0x00, 0x01};
   const Ipv4 v4 = {192, 0, 2, 100};
   const Ipv6 v6 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x64};
@@ -128,13 +120,6 @@ int main(int argc, char** argv) {
   const uint8_t tag[] = {0x81, 0x00, 0x00, 0x2a};
   tagged.insert(tagged.begin() + 12, tag, tag + sizeof(tag));
   seeds.push_back(tagged);
-  for (size_t i = 0; i < seeds.size(); ++i) {
-    const std::string path = std::string(argv[1]) + "/seed-" + std::to_string(i);
-    FILE* file = fopen(path.c_str(), "wb");
-    if (file == nullptr) return 1;
-    fwrite(seeds[i].data(), 1, seeds[i].size(), file);
-    fclose(file);
-  }
-  return 0;
+  return vip_fuzz::WriteSeeds(argc, argv, seeds);
 }
 #endif

@@ -18,16 +18,12 @@
 
 #include "../netlink.h"
 #include "../nlsocket.h"
+#include "fuzz_support.h"
 
 using vip::netlink::IpAddress;
 using vip::netlink::Message;
 
-static void Check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "property violated: %s\n", what);
-    abort();
-  }
-}
+using vip_fuzz::Check;
 
 static void CheckAddress(const IpAddress& address, uint8_t family) {
   Check(!address.present() || address.family == family, "address family matches the message");
@@ -92,10 +88,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 // A seed corpus of well-formed messages built by the encoders: the fuzzer
 // mutates from real shapes instead of discovering nlmsghdr from scratch.
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s corpus-dir\n", argv[0]);
-    return 2;
-  }
   using namespace vip::netlink;
   std::vector<Bytes> seeds;
   AddressRequest v4;
@@ -141,13 +133,6 @@ int main(int argc, char** argv) {
   Bytes batch;
   for (const Bytes& seed : seeds) batch.insert(batch.end(), seed.begin(), seed.end());
   seeds.push_back(batch);
-  for (size_t i = 0; i < seeds.size(); ++i) {
-    std::string path = std::string(argv[1]) + "/seed-" + std::to_string(i);
-    FILE* file = fopen(path.c_str(), "wb");
-    if (file == nullptr) return 1;
-    fwrite(seeds[i].data(), 1, seeds[i].size(), file);
-    fclose(file);
-  }
-  return 0;
+  return vip_fuzz::WriteSeeds(argc, argv, seeds);
 }
 #endif
