@@ -31,7 +31,10 @@ export interface PacketSocketOptions {
   netns?: string
 }
 
-/** Checks the link/netns options shared by the packet socket and the capture. */
+/**
+ * Checks the link/netns options shared by the packet socket and the capture.
+ * @internal
+ */
 export function validateLinkOptions(options: PacketSocketOptions): void {
   if (options === null || typeof options !== 'object') invalidType('options', 'an object', options)
   validateLinkRef(options.link)

@@ -20,7 +20,10 @@ export type ValidationError = (TypeError | RangeError) & {
   field: string
 }
 
-/** Shows a value in an error message: strings quoted, everything else as `util.inspect` prints it. */
+/**
+ * Shows a value in an error message: strings quoted, everything else as `util.inspect` prints it.
+ * @internal
+ */
 export function showValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   return inspect(value, { depth: 1, breakLength: Infinity })
@@ -306,7 +309,10 @@ function validateSpecObject(value: unknown, field = 'spec'): Record<string, unkn
   return value as Record<string, unknown>
 }
 
-/** 'add' | 'delete'. */
+/**
+ * 'add' | 'delete'.
+ * @internal
+ */
 export function validateOp(value: unknown, field = 'op'): 'add' | 'delete' {
   if (value !== 'add' && value !== 'delete') invalidValue(field, value, "is not 'add' or 'delete'")
   return value
@@ -493,7 +499,10 @@ export function validateRuleSpec(spec: unknown): NormalizedRule {
   return normalized
 }
 
-/** Validates `{ link?, family? }` list filters. */
+/**
+ * Validates `{ link?, family? }` list filters.
+ * @internal
+ */
 export function validateListFilter(filter: unknown, fields: ReadonlyArray<'link' | 'family' | 'table'>): {
   /** The validated link filter, when `fields` allows it and it was given. */
   link?: LinkRef
