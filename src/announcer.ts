@@ -152,6 +152,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private firstFrameAt: number | undefined
   /** The footprint is on the host. */
   private holding = false
+  /** The guard reported a fence that the queue has not handled yet. */
+  private fenceReported = false
   private deadlineTimer: NodeJS.Timeout | undefined
   private rewarmTimer: NodeJS.Timeout | undefined
   private readonly schedules = new Map<string, AnnounceSchedule>()
@@ -470,10 +472,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (event.action !== 'delete' || !this.holding || !this.link || event.index !== this.link.index) return
     if (!this.options.vips.some((v) => v.address === event.address)) return
     const seenAt = monotonicNow()
-    this.enqueue(() => {
+    this.enqueue(async () => {
       if (!this.holding || !this.lease || this.fenceAt(this.lease) <= monotonicNow()) return
       if (this.footprint!.presentAddresses().has(event.address)) return
-      this.footprint!.restoreAddress(event.address)
+      // Our own guard may have done it (a fence that a late renewal raced):
+      // its report precedes the answer to a ping, so ask before restoring.
+      await this.guard?.ping().catch(() => {})
+      if (this.fenceReported || !this.holding || !this.footprint) return
+      this.footprint.restoreAddress(event.address)
       const delayMs = monotonicNow() - seenAt
       this.stats.restores++
       log(this.logger, 'warn', 'VIP was removed from outside; restored', { event: 'restored', vip: event.address, delayMs: Number(delayMs.toFixed(3)) })
@@ -546,7 +552,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     log(this.logger, 'warn', 'guard removed the VIP', { event: 'fenced', reason })
     this.emit('fenced', { reason })
     // The footprint is gone already; bring our bookkeeping in line.
+    this.fenceReported = true
     this.enqueue(async () => {
+      this.fenceReported = false
       await this.release(`fenced by guard (${reason})`)
       // A renewal that arrived between the guard's fence and this step found
       // us still holding, so it only moved the deadline. The lease is valid:

@@ -87,6 +87,8 @@ t.test('a renewal that races the fence: the VIP comes back without waiting for t
   await leader
   const fenced = nextEvent(announcer, 'fenced', 3000)
   const back = fenced.then(() => nextEvent(announcer, 'leader', 2000))
+  const restored: unknown[] = []
+  announcer.on('restored', (e) => restored.push(e))
   // Freeze this thread across the fence (100 ms before the deadline), so the
   // guard fences and the announcer cannot react; then renew before it reads
   // anything: the renewal of a slow backend landing just too late.
@@ -101,6 +103,7 @@ t.test('a renewal that races the fence: the VIP comes back without waiting for t
   await fenced
   await back
   t.ok(footprintComplete(cp1), 'address, rule and routes back')
+  t.same(restored, [], "the guard's fence was not mistaken for an outside removal")
   await sleep(300)
   t.ok(announcer.isLeader && cp1.addresses('net1').includes(`${VIP}/32`), 'and it stays (the lease runs for 5 s)')
   await announcer.stop()
