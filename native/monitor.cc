@@ -77,7 +77,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
                        });
   }
 
-  // new Monitor(netns: string | undefined, options: { routes?, rules?, receiveBufferSize? }, callback)
+  // new Monitor(netns: string | undefined, options: { routes?, rules?, neighbours?, receiveBufferSize? }, callback)
   explicit Monitor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Monitor>(info) {
     Napi::Env env = info.Env();
     std::string netns;
@@ -93,6 +93,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       groups.push_back(RTNLGRP_IPV4_ROUTE);
       groups.push_back(RTNLGRP_IPV6_ROUTE);
     }
+    if (options.Get("neighbours").ToBoolean()) groups.push_back(RTNLGRP_NEIGH);
     if (options.Get("rules").ToBoolean()) {
       groups.push_back(RTNLGRP_IPV4_RULE);
       groups.push_back(RTNLGRP_IPV6_RULE);
@@ -279,6 +280,7 @@ void Monitor::OnReadable(int status) {
           case netlink::Message::Kind::kAddress:
           case netlink::Message::Kind::kRoute:
           case netlink::Message::Kind::kRule:
+          case netlink::Message::Kind::kNeighbour:
             push(MessageToJs(env, message));
             break;
           default:

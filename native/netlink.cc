@@ -3,6 +3,7 @@
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
@@ -260,6 +261,12 @@ const AttrPolicy kRulePolicy[] = {
 };
 enum RuleSlot { kRuleSrc, kRuleDst, kRulePriority, kRuleTable };
 
+const AttrPolicy kNeighbourPolicy[] = {
+    {NDA_DST, AttrKind::kAddress, "NDA_DST"},
+    {NDA_LLADDR, AttrKind::kHardware, "NDA_LLADDR"},
+};
+enum NeighbourSlot { kNeighbourDst, kNeighbourLladdr };
+
 const AttrPolicy kExtAckPolicy[] = {
     {NLMSGERR_ATTR_MSG, AttrKind::kString, "NLMSGERR_ATTR_MSG"},
 };
@@ -456,6 +463,29 @@ bool DecodeRule(const uint8_t* payload, size_t size, Rule* rule, std::string* wh
   return true;
 }
 
+// Returns false with an empty *why for families other than IPv4/IPv6 (the
+// bridge's forwarding database also speaks RTM_NEWNEIGH, as AF_BRIDGE).
+bool DecodeNeighbour(const uint8_t* payload, size_t size, Neighbour* neighbour, std::string* why) {
+  ndmsg header;
+  if (size < sizeof(header)) {
+    *why = "neighbour message shorter than ndmsg";
+    return false;
+  }
+  memcpy(&header, payload, sizeof(header));
+  if (AddressSize(header.ndm_family) == 0) return false;
+  neighbour->family = header.ndm_family;
+  neighbour->index = static_cast<uint32_t>(header.ndm_ifindex);
+  neighbour->state = header.ndm_state;
+  neighbour->flags = header.ndm_flags;
+  AttrView views[std::size(kNeighbourPolicy)];
+  const size_t fixed = NLMSG_ALIGN(sizeof(header));
+  if (!ParseAttributes(payload + fixed, size - fixed, NLMSG_HDRLEN + fixed, header.ndm_family, kNeighbourPolicy, views, why)) return false;
+  if (views[kNeighbourDst].present()) neighbour->destination = ReadAddress(views[kNeighbourDst], header.ndm_family);
+  const AttrView& lladdr = views[kNeighbourLladdr];
+  if (lladdr.present()) neighbour->lladdr.assign(lladdr.data, lladdr.data + lladdr.size);
+  return true;
+}
+
 // NLMSG_ERROR: a struct nlmsgerr, the echoed request (all of it unless
 // NLM_F_CAPPED), then extended-ACK attributes when NLM_F_ACK_TLVS is set.
 bool DecodeError(const uint8_t* payload, size_t size, uint16_t flags, Message* out, std::string* why) {
@@ -541,6 +571,10 @@ bool DecodeMessage(const uint8_t* data, size_t size, Message* out, std::string* 
     case RTM_DELRULE:
       out->removed = header.nlmsg_type == RTM_DELRULE;
       return decoded(DecodeRule(payload, payload_size, &out->rule, why), Message::Kind::kRule);
+    case RTM_NEWNEIGH:
+    case RTM_DELNEIGH:
+      out->removed = header.nlmsg_type == RTM_DELNEIGH;
+      return decoded(DecodeNeighbour(payload, payload_size, &out->neighbour, why), Message::Kind::kNeighbour);
     case NLMSG_ERROR:
       return DecodeError(payload, payload_size, header.nlmsg_flags, out, why);
     case NLMSG_DONE: {
@@ -645,6 +679,8 @@ const char* MessageTypeName(uint16_t type) {
     case RTM_GETROUTE: return "RTM_GETROUTE";
     case RTM_NEWRULE: return "RTM_NEWRULE";
     case RTM_DELRULE: return "RTM_DELRULE";
+    case RTM_NEWNEIGH: return "RTM_NEWNEIGH";
+    case RTM_DELNEIGH: return "RTM_DELNEIGH";
     case RTM_GETRULE: return "RTM_GETRULE";
     default: return "netlink message";
   }

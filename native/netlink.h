@@ -154,8 +154,18 @@ struct Rule {
   uint32_t priority = 0;
 };
 
+// A neighbour (ARP / NDP) cache entry, RTM_NEWNEIGH / RTM_DELNEIGH.
+struct Neighbour {
+  uint8_t family = 0;
+  uint32_t index = 0;
+  uint16_t state = 0;   // NUD_*
+  uint8_t flags = 0;    // NTF_*
+  IpAddress destination;  // NDA_DST
+  Bytes lladdr;           // NDA_LLADDR; empty while unresolved
+};
+
 struct Message {
-  enum class Kind { kLink, kAddress, kRoute, kRule, kAck, kError, kDone, kOther };
+  enum class Kind { kLink, kAddress, kRoute, kRule, kNeighbour, kAck, kError, kDone, kOther };
   Kind kind = Kind::kOther;
   uint16_t type = 0;  // nlmsg_type (RTM_NEWLINK, NLMSG_ERROR, ...)
   uint16_t flags = 0;
@@ -166,6 +176,7 @@ struct Message {
   Address address;
   Route route;
   Rule rule;
+  Neighbour neighbour;
   int error = 0;              // kError: positive errno
   std::string error_message;  // kError: the extended ACK's text, if any
 };

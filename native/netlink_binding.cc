@@ -59,18 +59,23 @@ static std::string Cidr(const IpAddress& address, uint8_t family, uint8_t length
   return std::string(text) + "/" + std::to_string(length);
 }
 
+// 'aa:bb:cc:dd:ee:ff' (any length; '' for none).
+std::string HardwareText(const netlink::Bytes& bytes) {
+  std::string text;
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i > 0) text += ':';
+    text += kHex[bytes[i] >> 4];
+    text += kHex[bytes[i] & 0xF];
+  }
+  return text;
+}
+
 Napi::Object LinkToJs(Napi::Env env, const netlink::Link& link) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("index", Napi::Number::New(env, link.index));
   object.Set("name", Napi::String::New(env, link.name));
-  std::string mac;
-  static const char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < link.mac.size(); ++i) {
-    if (i > 0) mac += ':';
-    mac += kHex[link.mac[i] >> 4];
-    mac += kHex[link.mac[i] & 0xF];
-  }
-  object.Set("mac", Napi::String::New(env, mac));
+  object.Set("mac", Napi::String::New(env, HardwareText(link.mac)));
   object.Set("mtu", Napi::Number::New(env, link.mtu));
   object.Set("up", Napi::Boolean::New(env, (link.flags & IFF_UP) != 0));
   object.Set("carrier", Napi::Boolean::New(env, (link.flags & IFF_LOWER_UP) != 0));
@@ -130,6 +135,16 @@ Napi::Object RuleToJs(Napi::Env env, const netlink::Rule& rule) {
   return object;
 }
 
+Napi::Object NeighbourToJs(Napi::Env env, const netlink::Neighbour& neighbour) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("index", Napi::Number::New(env, neighbour.index));
+  object.Set("family", FamilyToJs(env, neighbour.family));
+  object.Set("address", AddressToJs(env, neighbour.destination));
+  if (!neighbour.lladdr.empty()) object.Set("mac", Napi::String::New(env, HardwareText(neighbour.lladdr)));
+  object.Set("state", Napi::Number::New(env, neighbour.state));
+  return object;
+}
+
 Napi::Object MessageToJs(Napi::Env env, const Message& message) {
   Napi::Object object = Napi::Object::New(env);
   const char* action = message.removed ? "delete" : "add";
@@ -154,6 +169,11 @@ Napi::Object MessageToJs(Napi::Env env, const Message& message) {
       object.Set("type", "rule");
       object.Set("action", action);
       object.Set("rule", RuleToJs(env, message.rule));
+      break;
+    case Message::Kind::kNeighbour:
+      object.Set("type", "neighbour");
+      object.Set("action", action);
+      object.Set("neighbour", NeighbourToJs(env, message.neighbour));
       break;
     case Message::Kind::kAck:
       object.Set("type", "ack");

@@ -16,8 +16,10 @@ Napi::Object LinkToJs(Napi::Env env, const netlink::Link& link);
 Napi::Object AddressInfoToJs(Napi::Env env, const netlink::Address& address);
 Napi::Object RouteToJs(Napi::Env env, const netlink::Route& route);
 Napi::Object RuleToJs(Napi::Env env, const netlink::Rule& rule);
+// { index, family, address, mac?, state } (state: NUD_* bits).
+Napi::Object NeighbourToJs(Napi::Env env, const netlink::Neighbour& neighbour);
 
-// { type: 'link'|'address'|'route'|'rule'|'ack'|'error'|'done'|'other',
+// { type: 'link'|'address'|'route'|'rule'|'neighbour'|'ack'|'error'|'done'|'other',
 //   action?: 'add'|'change'|'delete', messageType, flags, seq,
 //   link? | address? | route? | rule? | errno?, code?, message? }
 // A link's action is 'add' when the kernel flags every field as changed

@@ -142,6 +142,32 @@ t.test('decode round trips', async (t) => {
   })
 })
 
+t.test('decodes neighbour notifications (RTM_NEWNEIGH / RTM_DELNEIGH); bridge FDB entries are "other"', async (t) => {
+  const stale = hex(
+    '30000000 1c00 0000 00000000 00000000', // RTM_NEWNEIGH; 48 = 16 + 12 + 8 + 12
+    '02 00 0000 03000000 0400 00 01', // ndmsg: AF_INET, ifindex 3, NUD_STALE, RTN_UNICAST
+    '0800 0100 c0000264', // NDA_DST 192.0.2.100
+    '0a00 0200 02000000 0b01 0000', // NDA_LLADDR 02:00:00:00:0b:01, padded
+  )
+  t.same(codec.decodeMessages(stale), [{
+    type: 'neighbour', action: 'add', messageType: 28, flags: 0, seq: 0,
+    neighbour: { index: 3, family: 4, address: '192.0.2.100', mac: '02:00:00:00:0b:01', state: 4 },
+  }])
+  const gone = hex(
+    '30000000 1d00 0000 00000000 00000000', // RTM_DELNEIGH; 48 = 16 + 12 + 20
+    '0a 00 0000 03000000 2000 00 01', // AF_INET6, NUD_FAILED
+    '1400 0100 20010db8000000000000000000000064', // NDA_DST 2001:db8::64, no lladdr
+  )
+  t.same(codec.decodeMessages(gone), [{
+    type: 'neighbour', action: 'delete', messageType: 29, flags: 0, seq: 0,
+    neighbour: { index: 3, family: 6, address: '2001:db8::64', state: 0x20 },
+  }])
+  const fdb = hex('28000000 1c00 0000 00000000 00000000', '07 00 0000 03000000 8000 02 00', '0a00 0200 02000000 0b01 0000')
+  t.match(codec.decodeMessages(fdb), [{ type: 'other', messageType: 28 }])
+  const wrongSize = hex('30000000 1c00 0000 00000000 00000000', '02 00 0000 03000000 0400 00 01', '1400 0100 20010db8000000000000000000000064')
+  t.throws(() => codec.decodeMessages(wrongSize), { code: 'ERR_NETLINK_MALFORMED', message: /NDA_DST has a 16-byte payload/ }, 'an IPv6-sized NDA_DST in an IPv4 entry')
+})
+
 t.test('decodes a NACK with extended-ACK text', async (t) => {
   const nack = hex(
     '30000000 0200 0003 05000000 00000000', // NLMSG_ERROR, NLM_F_CAPPED|NLM_F_ACK_TLVS, seq 5; 48 = 16 + 4 + 16 + 12

@@ -6,7 +6,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Lab, namespaceTestOptions } from './lab/lab'
-import { LinkMonitor, Netlink, type AddressEvent, type LinkEvent } from '../src/net'
+import { LinkMonitor, Netlink, PacketSocket, type AddressEvent, type LinkEvent, type NeighbourEvent } from '../src/net'
 
 type Seen = { kind: 'address'; event: AddressEvent; at: number } | { kind: 'link'; event: LinkEvent; at: number } | { kind: 'overrun'; at: number }
 
@@ -107,6 +107,47 @@ t.test('route and rule events are opt-in', namespaceTestOptions(), async (t) => 
   t.match(routes, [{ action: 'add', route: { table: 77, destination: '198.51.100.0/24', type: 'blackhole' } }])
   t.match(rules, [{ action: 'add', rule: { source: '198.51.100.9/32', table: 77, priority: 77 } }])
   t.same(plainRoutes, [], 'not subscribed by default')
+})
+
+t.test('neighbour events: a gratuitous ARP moving an entry is reported with the new MAC', namespaceTestOptions(), async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const sw = lab.switch('sw')
+  const a = lab.host('a')
+  const b = lab.host('b')
+  lab.plug(a, 'eth0', sw, { addresses: ['192.0.2.1/24', '2001:db8::1/64'], mac: '02:00:00:00:0a:01' })
+  lab.plug(b, 'eth0', sw, { addresses: ['192.0.2.2/24'], mac: '02:00:00:00:0b:01' })
+  const plain = LinkMonitor.open({ netns: a.path })
+  const monitor = LinkMonitor.open({ netns: a.path, neighbours: true })
+  t.teardown(() => (plain.close(), monitor.close()))
+  const seen: NeighbourEvent[] = []
+  const plainSeen: unknown[] = []
+  monitor.on('neighbour', (e) => seen.push(e))
+  plain.on('neighbour', (e) => plainSeen.push(e))
+  const until = async (check: () => boolean) => {
+    const deadline = performance.now() + 2000
+    while (!check() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+  }
+  // An entry pointing at a wrong MAC, as a client of a moved VIP would have.
+  a.ip('neigh', 'replace', '192.0.2.100', 'lladdr', '02:00:00:00:ee:ee', 'dev', 'eth0', 'nud', 'stale')
+  a.ip('-6', 'neigh', 'replace', '2001:db8::64', 'lladdr', '02:00:00:00:ee:ee', 'dev', 'eth0', 'nud', 'reachable')
+  await until(() => seen.length >= 2)
+  t.match(seen, [
+    { action: 'add', neighbour: { family: 4, address: '192.0.2.100', mac: '02:00:00:00:ee:ee', state: ['stale'] } },
+    { action: 'add', neighbour: { family: 6, address: '2001:db8::64', mac: '02:00:00:00:ee:ee', state: ['reachable'] } },
+  ])
+  t.equal(seen[0].neighbour.index, Netlink.open({ netns: a.path }).getLink('eth0').index, 'on eth0')
+  // b takes the address over and announces it: the kernel moves a's entry.
+  b.ip('addr', 'add', '192.0.2.100/32', 'dev', 'eth0')
+  const sender = PacketSocket.open({ link: 'eth0', netns: b.path })
+  t.teardown(() => sender.close())
+  sender.sendGratuitousArp('192.0.2.100')
+  await until(() => seen.some((e) => e.neighbour.mac === '02:00:00:00:0b:01'))
+  t.match(seen.find((e) => e.neighbour.mac === '02:00:00:00:0b:01'), { action: 'add', neighbour: { address: '192.0.2.100' } }, 'the move, with the new MAC')
+  a.ip('neigh', 'del', '192.0.2.100', 'dev', 'eth0')
+  await until(() => seen.some((e) => e.action === 'delete'))
+  t.match(seen.find((e) => e.action === 'delete'), { neighbour: { address: '192.0.2.100' } }, 'deletion')
+  t.same(plainSeen, [], 'not subscribed by default')
 })
 
 t.test('a notification flood past the socket buffer is reported as overrun', namespaceTestOptions(), async (t) => {

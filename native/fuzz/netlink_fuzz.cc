@@ -48,6 +48,11 @@ static void CheckMessage(const Message& m) {
     case Message::Kind::kLink:
       Check(m.link.mac.size() <= 32, "hardware address fits MAX_ADDR_LEN");
       break;
+    case Message::Kind::kNeighbour:
+      Check(vip::netlink::AddressSize(m.neighbour.family) != 0, "neighbour family is IPv4 or IPv6");
+      CheckAddress(m.neighbour.destination, m.neighbour.family);
+      Check(m.neighbour.lladdr.size() <= 32, "neighbour lladdr fits MAX_ADDR_LEN");
+      break;
     case Message::Kind::kError:
       Check(m.error > 0 && m.error <= 4095, "errno in range");
       break;
@@ -129,6 +134,12 @@ int main(int argc, char** argv) {
                           0x2c, 0, 0, 0, 0x14, 0, 5, 6, 5, 0, 0, 0, 0, 0, 0, 0,
                           9, 0, 1, 0, 'b', 'o', 'o', 'm', 0, 0, 0, 0};
   seeds.emplace_back(nack, nack + sizeof(nack));
+  // RTM_NEWNEIGH for 192.0.2.100 at 02:00:00:00:0b:01 (no encoder: by hand).
+  const uint8_t neigh[] = {0x30, 0, 0, 0, 0x1c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                           2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1,
+                           8, 0, 1, 0, 192, 0, 2, 100,
+                           10, 0, 2, 0, 2, 0, 0, 0, 0x0b, 0x01, 0, 0};
+  seeds.emplace_back(neigh, neigh + sizeof(neigh));
   // A batch of everything.
   Bytes batch;
   for (const Bytes& seed : seeds) batch.insert(batch.end(), seed.begin(), seed.end());

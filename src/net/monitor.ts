@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events'
 import type TypedEmitter from 'typed-emitter'
 import { addon } from './binding'
-import type { AddressEvent, AddressInfo, LinkEvent, LinkInfo, LinkMonitorOptions, RouteEvent, RouteInfo, RuleEvent, RuleInfo } from './types'
+import type { AddressEvent, AddressInfo, LinkEvent, LinkInfo, LinkMonitorOptions, NeighbourEvent, NeighbourInfo, NeighbourState, RouteEvent, RouteInfo, RuleEvent, RuleInfo } from './types'
 import { invalidType, validateInteger, validateNetns } from './validate'
 
 /** Events of a LinkMonitor, in the order the kernel sent them. */
@@ -17,6 +17,8 @@ export type LinkMonitorEvents = {
   route: (event: RouteEvent) => void
   /** A rule changed (only with `rules: true`). */
   rule: (event: RuleEvent) => void
+  /** A neighbour entry changed (only with `neighbours: true`). */
+  neighbour: (event: NeighbourEvent) => void
   /**
    * The kernel dropped notifications (the socket buffer overflowed while the
    * event loop was busy). Whatever the consumer believes is stale: resync with
@@ -32,6 +34,7 @@ type NativeEvent =
   | { type: 'address'; action: 'add' | 'delete'; address: AddressInfo }
   | { type: 'route'; action: 'add' | 'delete'; route: RouteInfo }
   | { type: 'rule'; action: 'add' | 'delete'; rule: RuleInfo }
+  | { type: 'neighbour'; action: 'add' | 'delete'; neighbour: Omit<NeighbourInfo, 'state'> & { state: number } }
   | { type: 'overrun' }
   | { type: 'failure'; error: Error }
 
@@ -45,7 +48,7 @@ interface NativeMonitor {
 interface MonitorAddon {
   Monitor: new (
     netns: string | undefined,
-    options: { routes?: boolean; rules?: boolean; receiveBufferSize?: number },
+    options: { routes?: boolean; rules?: boolean; neighbours?: boolean; receiveBufferSize?: number },
     callback: (events: NativeEvent[]) => void,
   ) => NativeMonitor
 }
@@ -73,7 +76,7 @@ export class LinkMonitor extends (EventEmitter as new () => TypedEmitter<LinkMon
     this.netns = options.netns
     this.#monitor = new native.Monitor(
       options.netns,
-      { routes: options.routes, rules: options.rules, receiveBufferSize: options.receiveBufferSize },
+      { routes: options.routes, rules: options.rules, neighbours: options.neighbours, receiveBufferSize: options.receiveBufferSize },
       (events) => this.#dispatch(events),
     )
   }
@@ -82,7 +85,7 @@ export class LinkMonitor extends (EventEmitter as new () => TypedEmitter<LinkMon
   static open(options: LinkMonitorOptions = {}): LinkMonitor {
     if (typeof options !== 'object' || options === null) invalidType('options', 'an object', options)
     validateNetns(options.netns)
-    for (const flag of ['routes', 'rules'] as const) {
+    for (const flag of ['routes', 'rules', 'neighbours'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') invalidType(flag, 'a boolean', options[flag])
     }
     if (options.receiveBufferSize !== undefined) validateInteger(options.receiveBufferSize, 'receiveBufferSize', 1, 2 ** 30)
@@ -131,6 +134,9 @@ export class LinkMonitor extends (EventEmitter as new () => TypedEmitter<LinkMon
         case 'rule':
           this.emit('rule', { action: event.action, rule: event.rule })
           break
+        case 'neighbour':
+          this.emit('neighbour', { action: event.action, neighbour: { ...event.neighbour, state: neighbourStates(event.neighbour.state) } })
+          break
         case 'overrun':
           this.emit('overrun')
           break
@@ -140,4 +146,14 @@ export class LinkMonitor extends (EventEmitter as new () => TypedEmitter<LinkMon
       }
     }
   }
+}
+
+// NUD_* bits (linux/neighbour.h) in the order `ip neigh` prints them.
+const NUD_STATES: ReadonlyArray<[number, NeighbourState]> = [
+  [0x01, 'incomplete'], [0x02, 'reachable'], [0x04, 'stale'], [0x08, 'delay'],
+  [0x10, 'probe'], [0x20, 'failed'], [0x40, 'noarp'], [0x80, 'permanent'],
+]
+
+function neighbourStates(bits: number): NeighbourState[] {
+  return NUD_STATES.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name)
 }

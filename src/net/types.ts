@@ -237,6 +237,31 @@ export interface RuleEvent {
   rule: RuleInfo
 }
 
+/** NUD_* states of a neighbour entry, as `ip neigh` names them. */
+export type NeighbourState = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe' | 'failed' | 'noarp' | 'permanent'
+
+/** A neighbour (ARP / NDP) cache entry as a notification describes it. */
+export interface NeighbourInfo {
+  /** Interface index. */
+  index: number
+  /** 4 or 6. */
+  family: Family
+  /** The neighbour's IP address. */
+  address: string
+  /** Its link-layer address ('aa:bb:cc:dd:ee:ff'); absent while unresolved. */
+  mac?: string
+  /** NUD_* states set on the entry (usually one). */
+  state: NeighbourState[]
+}
+
+/** A neighbour entry changed (LinkMonitor with `neighbours: true`). */
+export interface NeighbourEvent {
+  /** 'add' for RTM_NEWNEIGH (new or changed entry), 'delete' for RTM_DELNEIGH. */
+  action: 'add' | 'delete'
+  /** The entry the notification describes. */
+  neighbour: NeighbourInfo
+}
+
 /** Chooses the network namespace a Netlink handle or LinkMonitor works in, fixed when it is opened. */
 export interface NetnsOption {
   /** Path of a network namespace (e.g. /run/netns/cp1); omit for the process's own. */
@@ -249,6 +274,11 @@ export interface LinkMonitorOptions extends NetnsOption {
   routes?: boolean
   /** Also report rule changes ('rule' events). */
   rules?: boolean
+  /**
+   * Also report neighbour (ARP / NDP cache) changes ('neighbour' events): how
+   * a host can watch when it learns a new MAC for an address.
+   */
+  neighbours?: boolean
   /**
    * Socket receive buffer in bytes (default 1 MiB). Notifications beyond it
    * while the event loop is busy are dropped by the kernel and reported as
