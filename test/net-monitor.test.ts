@@ -6,6 +6,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Lab, namespaceTestOptions } from './lab/lab'
+import { twoNeighbours } from './lab/topologies'
 import { LinkMonitor, Netlink, PacketSocket, type AddressEvent, type LinkEvent, type NeighbourEvent } from '../src/net'
 
 type Seen = { kind: 'address'; event: AddressEvent; at: number } | { kind: 'link'; event: LinkEvent; at: number } | { kind: 'overrun'; at: number }
@@ -112,11 +113,7 @@ t.test('route and rule events are opt-in', namespaceTestOptions(), async (t) => 
 t.test('neighbour events: a gratuitous ARP moving an entry is reported with the new MAC', namespaceTestOptions(), async (t) => {
   const lab = new Lab()
   t.teardown(() => lab.destroy())
-  const sw = lab.switch('sw')
-  const a = lab.host('a')
-  const b = lab.host('b')
-  lab.plug(a, 'eth0', sw, { addresses: ['192.0.2.1/24', '2001:db8::1/64'], mac: '02:00:00:00:0a:01' })
-  lab.plug(b, 'eth0', sw, { addresses: ['192.0.2.2/24'], mac: '02:00:00:00:0b:01' })
+  const { a, b } = twoNeighbours(lab)
   const plain = LinkMonitor.open({ netns: a.path })
   const monitor = LinkMonitor.open({ netns: a.path, neighbours: true })
   t.teardown(() => (plain.close(), monitor.close()))

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { Worker } from 'node:worker_threads'
 import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
+import { twoNeighbours } from './lab/topologies'
 import { FrameCapture, probeAddress, type CapturedFrame } from '../src/net/capture'
 import { PacketSocket } from '../src/net/packets'
 import { gratuitousArp, neighbourAdvertisement } from '../src/net/frames'
@@ -15,11 +16,7 @@ const VIP6 = '2001:db8::100'
 function topology(t: tap.Test): { a: LabHost; b: LabHost } {
   const lab = new Lab()
   t.teardown(() => lab.destroy())
-  const sw = lab.switch('sw')
-  const a = lab.host('a')
-  const b = lab.host('b')
-  lab.plug(a, 'eth0', sw, { addresses: ['192.0.2.1/24', '2001:db8::1/64'], mac: '02:00:00:00:0a:01' })
-  lab.plug(b, 'eth0', sw, { addresses: ['192.0.2.2/24', '2001:db8::2/64'], mac: '02:00:00:00:0b:01' })
+  const { a, b } = twoNeighbours(lab)
   a.ip('addr', 'add', `${VIP4}/32`, 'dev', 'eth0')
   a.ip('addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad')
   return { a, b }

@@ -4,6 +4,7 @@
 // make B's kernel point the entry at A.
 import t from 'tap'
 import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
+import { twoNeighbours } from './lab/topologies'
 import { PacketSocket } from '../src/net/packets'
 import { FrameCapture } from '../src/net/capture'
 import { neighbourAdvertisement } from '../src/net/frames'
@@ -30,11 +31,7 @@ interface Topology {
 function topology(t: tap.Test): Topology {
   const lab = new Lab()
   t.teardown(() => lab.destroy())
-  const sw = lab.switch('sw')
-  const a = lab.host('a')
-  const b = lab.host('b')
-  lab.plug(a, 'eth0', sw, { addresses: ['192.0.2.1/24', '2001:db8::1/64'], mac: '02:00:00:00:0a:01' })
-  lab.plug(b, 'eth0', sw, { addresses: ['192.0.2.2/24', '2001:db8::2/64'], mac: '02:00:00:00:0b:01' })
+  const { a, b } = twoNeighbours(lab)
   a.ip('addr', 'add', `${VIP4}/32`, 'dev', 'eth0')
   a.ip('addr', 'add', `${VIP6}/128`, 'dev', 'eth0', 'nodad')
   return { lab, a, b }

@@ -12,6 +12,20 @@ export interface SwitchedReplicas {
 }
 
 /**
+ * Two hosts on one bridge: a (192.0.2.1/24, 2001:db8::1/64, 02:00:00:00:0a:01)
+ * and b (192.0.2.2/24, 2001:db8::2/64, 02:00:00:00:0b:01), for tests of
+ * frames and notifications between two neighbours.
+ */
+export function twoNeighbours(lab: Lab): { a: LabHost; b: LabHost } {
+  const sw = lab.switch('sw')
+  const a = lab.host('a')
+  const b = lab.host('b')
+  lab.plug(a, 'eth0', sw, { addresses: ['192.0.2.1/24', '2001:db8::1/64'], mac: '02:00:00:00:0a:01' })
+  lab.plug(b, 'eth0', sw, { addresses: ['192.0.2.2/24', '2001:db8::2/64'], mac: '02:00:00:00:0b:01' })
+  return { a, b }
+}
+
+/**
  * `count` control-plane replicas and a worker on one layer-2 segment:
  * replica i has eth0 192.0.2.(11+i)/24 and 2001:db8::(11+i)/64, the worker
  * 192.0.2.50/24 and 2001:db8::50/64.
