@@ -3,8 +3,7 @@
 // MAC). vip-announcer with FileLockElector vs two keepalived instances with
 // default VRRP settings, in the same topology, in one run.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { monotonicNow } from '../src/clock'
 import { FrameCapture } from '../src/net/capture'
@@ -12,6 +11,7 @@ import { LinkMonitor } from '../src/net/monitor'
 import { Lab, type LabHost } from '../test/lab/lab'
 import { VIP, switchedReplicas } from '../test/lab/topologies'
 import { ReplicaProcess } from '../test/support/replica-process'
+import { tempDir } from '../test/support/temp'
 import { nextEvent, sleep, waitFor } from '../test/support/wait'
 import { fmt, progress, summary } from './stats'
 
@@ -67,7 +67,7 @@ export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & 
   try {
     const { replicas, worker } = switchedReplicas(lab, 2)
     const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
-    const lock = path.join(mkdtempSync(path.join(tmpdir(), 'vip-bench-')), 'lock')
+    const lock = path.join(tempDir('vip-bench-'), 'lock')
     const start = async (host: LabHost) => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock]))
     for (const host of replicas) await start(host)
     const rounds: Array<Round & Phases> = []
@@ -152,7 +152,7 @@ export async function keepalivedFailover(runs: number): Promise<Round[]> {
   // one makes the next round's roles depend on VRRP's own election timing.
   for (let i = 0; i < runs; i++) {
     const lab = new Lab()
-    const dir = mkdtempSync(path.join(tmpdir(), 'vip-keepalived-'))
+    const dir = tempDir('vip-keepalived-')
     try {
       const { replicas, worker } = switchedReplicas(lab, 2)
       const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })

@@ -3,8 +3,6 @@
 // after SIGKILL of the leader it reaches the other replica, the worker's
 // neighbour entry shows the new MAC, and the VIP was never on both at once.
 import t from 'tap'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { monotonicNow } from '../src/clock'
 import { LinkMonitor } from '../src/net/monitor'
@@ -12,12 +10,13 @@ import { Lab, namespaceTestOptions } from './lab/lab'
 import { VIP, switchedReplicas, tcpProbe } from './lab/topologies'
 import { ReplicaProcess } from './support/replica-process'
 import { waitFor } from './support/wait'
+import { tempDir } from './support/temp'
 
 t.test('SIGKILL failover between two replicas with a file lock', namespaceTestOptions(), async (t) => {
   const lab = new Lab()
   t.teardown(() => lab.destroy())
   const { replicas, worker } = switchedReplicas(lab, 2)
-  const lock = path.join(mkdtempSync(path.join(tmpdir(), 'vip-lock-')), 'lock')
+  const lock = path.join(tempDir('vip-lock-'), 'lock')
 
   // Timestamped VIP add/delete in both replicas' namespaces, from one clock.
   const intervals = replicas.map(() => [] as Array<{ action: string; at: number }>)

@@ -2,8 +2,6 @@
 // the announcer and, when this process can't run (blocked, frozen, killed), by
 // the guard process. Timed by a netlink watcher in the test process.
 import t from 'tap'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { VipAnnouncer } from '../src/announcer'
 import { monotonicNow } from '../src/clock'
@@ -13,6 +11,7 @@ import { VIP, routedReplicas } from './lab/topologies'
 import { ManualElector } from './support/manual-elector'
 import { ReplicaProcess } from './support/replica-process'
 import { nextEvent, sleep, waitFor } from './support/wait'
+import { tempDir } from './support/temp'
 
 const nsOptions = namespaceTestOptions()
 
@@ -138,7 +137,7 @@ for (const scenario of ['block', 'SIGSTOP', 'SIGKILL'] as const) {
     const lab = new Lab()
     t.teardown(() => lab.destroy())
     const { replicas: [cp1] } = routedReplicas(lab, 1)
-    const lockDir = mkdtempSync(path.join(tmpdir(), 'vip-lock-'))
+    const lockDir = tempDir('vip-lock-')
     const leaseMs = 800
     const replica = await ReplicaProcess.start(cp1, ['--interface', 'net1', '--gateway', '192.0.2.1/24', '--lock', path.join(lockDir, 'lock'), '--lease-ms', String(leaseMs), '--fence-margin-ms', '100'])
     t.teardown(() => replica.stop())

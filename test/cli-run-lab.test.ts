@@ -3,19 +3,19 @@
 // and the namespaces it must leave behind: none.
 import t from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { Lab, namespaceTestOptions } from './lab/lab'
 import { VIP, routedReplicas } from './lab/topologies'
 import { waitFor } from './support/wait'
+import { tempDir } from './support/temp'
 
 const main = path.join(__dirname, '..', 'src', 'cli', 'main.ts')
 const nsOptions = namespaceTestOptions()
 
 function writeConfig(iface: string, gateway: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'vip-run-')), 'vcluster.yaml')
+  const file = path.join(tempDir('vip-run-'), 'vcluster.yaml')
   writeFileSync(file, `privateNodes:\n  enabled: true\ncontrolPlane:\n  endpoint: ${VIP}:8443\n  advanced:\n    kubeVip:\n      enabled: true\n      interface: ${iface}\n      gateway: ${gateway}\n`)
   return file
 }

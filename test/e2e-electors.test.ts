@@ -5,8 +5,7 @@
 // Kubernetes add the follower's polling, below), be on one replica at a time,
 // and the worker must learn the new MAC.
 import t, { type Test } from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { monotonicNow } from '../src/clock'
 import { LinkMonitor } from '../src/net/monitor'
@@ -16,6 +15,7 @@ import { EtcdServer, etcdTestOptions } from './support/etcd-runner'
 import { FakeLeaseApi } from './support/fake-lease-api'
 import { ReplicaProcess } from './support/replica-process'
 import { waitFor } from './support/wait'
+import { tempDir } from './support/temp'
 
 const nsOptions = namespaceTestOptions()
 
@@ -72,7 +72,7 @@ async function fakeApiKubeconfig(t: Test): Promise<string> {
   const api = new FakeLeaseApi()
   const port = await api.listen()
   t.teardown(() => api.close())
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'vip-kube-')), 'config')
+  const kubeconfig = path.join(tempDir('vip-kube-'), 'config')
   writeFileSync(kubeconfig, [
     'apiVersion: v1', 'kind: Config', 'current-context: fake',
     'clusters:', '- name: fake', '  cluster:', `    server: http://127.0.0.1:${port}`, '    insecure-skip-tls-verify: true',
