@@ -26,7 +26,26 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
    * @internal
    */
   protected abstract readonly label: string
-  abstract get isLeader(): boolean
+  /**
+   * True between 'elected' and 'deposed'; the subclass's campaign sets it.
+   * @internal
+   */
+  protected leader = false
+  /**
+   * True from stop() until the next campaign begins: loops check it to end.
+   * @internal
+   */
+  protected stopped = true
+  /**
+   * Aborted by stop(): cancels the current campaign's requests and waits.
+   * @internal
+   */
+  protected stopController = new AbortController()
+
+  /** True between 'elected' and 'deposed'. */
+  get isLeader(): boolean {
+    return this.leader
+  }
 
   /**
    * Sets up the client and starts campaigning in the background. Rejects only
@@ -40,7 +59,7 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
       const token = {}
       this.wanted = token
       this.stopping = undefined
-      this.starting = this.begin(token, previousStop)
+      this.starting = this.campaign(token, previousStop)
     }
     return this.starting
   }
@@ -53,20 +72,41 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
   stop(): Promise<void> {
     if (this.stopping) return this.stopping
     const wasLeader = this.isLeader
-    const stopping = (this.stopping = this.end(wasLeader))
+    const stopping = (this.stopping = this.finish(wasLeader))
     // Only now: a 'deposed' listener that calls start() must find this stop to
     // wait for (and then this.stopping is the new campaign's business).
     if (wasLeader) this.loseLeadership('stopped')
     return stopping
   }
 
+  // The previous campaign's loops and release must be over before its state
+  // is reused; a stop() (or a newer start()) while waiting cancels this one.
+  private async campaign(token: object, previousStop: Promise<void> | undefined): Promise<void> {
+    await previousStop
+    if (this.wanted !== token) return
+    this.stopped = false
+    this.stopController = new AbortController()
+    await this.begin()
+  }
+
+  // Synchronous up to end()'s first await, so the campaign sees `stopped`
+  // before loseLeadership() runs.
+  private async finish(wasLeader: boolean): Promise<void> {
+    this.wanted = undefined
+    this.stopped = true
+    this.stopController.abort()
+    await this.end(wasLeader)
+  }
+
   /**
-   * Waits for `previousStop`, resets the per-campaign state and starts the campaign, unless `this.wanted !== token` by then.
+   * Resets the subclass's per-campaign state and starts the campaign (the
+   * previous one is over, `stopped` is false and `stopController` fresh).
    * @internal
    */
-  protected abstract begin(token: object, previousStop: Promise<void> | undefined): Promise<void>
+  protected abstract begin(): Promise<void>
   /**
-   * Ends the campaign and releases what it holds.
+   * Ends the campaign and releases what it holds (`stopped` is already true
+   * and `stopController` aborted).
    * @internal
    */
   protected abstract end(wasLeader: boolean): Promise<void>

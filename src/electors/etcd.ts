@@ -113,14 +113,11 @@ export class EtcdElector extends CampaignElector {
   private client?: Etcd3
   private ownsClient = false
   private watcher?: Watcher
-  private stopped = true
   private loops: Promise<void>[] = []
-  private stopController = new AbortController()
   private wakeCampaign?: () => void
   private wakePending = false
 
   private session?: Session
-  private leader = false
   private deadline = 0
   /** Revision at which our leader key was written; older watch events predate our leadership. */
   private leaderRevision = 0n
@@ -175,18 +172,8 @@ export class EtcdElector extends CampaignElector {
     this.label = `EtcdElector ${this.key} (${this.identity})`
   }
 
-  /** True between 'elected' and 'deposed'. */
-  get isLeader(): boolean {
-    return this.leader
-  }
-
   /** @internal */
-  protected async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
-    // The previous campaign's loops, lease and watch must be gone before its state is reused.
-    await previousStop
-    if (this.wanted !== token) return // stopped (or restarted) while waiting
-    this.stopped = false
-    this.stopController = new AbortController()
+  protected async begin(): Promise<void> {
     this.wakeCampaign = undefined
     this.wakePending = false
     this.session = undefined
@@ -211,9 +198,6 @@ export class EtcdElector extends CampaignElector {
 
   /** @internal */
   protected async end(): Promise<void> {
-    this.wanted = undefined
-    this.stopped = true
-    this.stopController.abort()
     this.wake()
     await this.starting?.catch(() => undefined)
     await Promise.all(this.loops)

@@ -108,12 +108,9 @@ export class KubernetesLeaseElector extends CampaignElector {
 
   private api?: LeaseApi
   // Per campaign, reset when a new one begins (after the previous stop finished):
-  private stopped = true
   private loop?: Promise<void>
-  private stopController = new AbortController()
   /** The request in flight; aborted when leadership is given up or on stop. */
   private inFlight?: AbortController
-  private leader = false
   private deadline = 0
   private stepDownTimer?: NodeJS.Timeout
   /** The last record seen and when (monotonic) it was first seen in that state. */
@@ -162,18 +159,8 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.label = `KubernetesLeaseElector ${this.namespace}/${this.name} (${this.identity})`
   }
 
-  /** True between 'elected' and 'deposed'. */
-  get isLeader(): boolean {
-    return this.leader
-  }
-
   /** @internal */
-  protected async begin(token: object, previousStop: Promise<void> | undefined): Promise<void> {
-    // The previous campaign's loop and release must be over before its state is reused.
-    await previousStop
-    if (this.wanted !== token) return // stopped (or restarted) while waiting
-    this.stopped = false
-    this.stopController = new AbortController()
+  protected async begin(): Promise<void> {
     this.observed = undefined
     this.mayHold = false
     this.deadline = 0
@@ -189,9 +176,6 @@ export class KubernetesLeaseElector extends CampaignElector {
 
   /** @internal */
   protected async end(wasLeader: boolean): Promise<void> {
-    this.wanted = undefined
-    this.stopped = true
-    this.stopController.abort()
     await this.starting?.catch(() => undefined)
     await this.loop
     this.loop = undefined
