@@ -3,6 +3,7 @@
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError, loadVclusterConfig, parseVclusterConfig, parseVclusterYaml } from '../src/config'
+import { catchConfigError } from './support/config-error'
 
 const fixture = (name: string) => path.join(__dirname, 'fixtures', 'config', name)
 
@@ -151,16 +152,6 @@ t.test('IPv6 problems carry IPv6 examples', async (t) => {
   const mapped = catchConfigError(() => parseVclusterConfig(config({ endpoint: '[::ffff:10.100.0.100]:6443' })))
   t.match(mapped.issues, [{ path: 'controlPlane.endpoint', expected: /the IPv4 form, 10\.100\.0\.100/ }])
 })
-
-function catchConfigError(fn: () => unknown): ConfigError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof ConfigError) return error
-    throw error
-  }
-  throw new Error('expected a ConfigError')
-}
 
 t.test('alias bombs and unresolved aliases are errors, not hangs', async (t) => {
   let bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\n'

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError, loadVclusterConfig, parseVclusterConfig, parseVclusterYaml } from '../src/config'
+import { catchConfigError } from './support/config-error'
 
 const fixture = (name: string) => path.join(__dirname, 'fixtures', 'config', name)
 
@@ -128,12 +129,3 @@ t.test('a file that cannot be read is a ConfigError naming the file', async (t) 
   t.same(await loadVclusterConfig(file), { enabled: false, privateNodes: true })
 })
 
-function catchConfigError(fn: () => unknown): ConfigError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof ConfigError) return error
-    throw error
-  }
-  throw new Error('expected a ConfigError')
-}
