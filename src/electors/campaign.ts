@@ -79,6 +79,24 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
     return stopping
   }
 
+  /**
+   * Waits `ms`, or less if stop() aborts the campaign meanwhile.
+   * @internal
+   */
+  protected sleep(ms: number): Promise<void> {
+    const signal = this.stopController.signal
+    return new Promise((resolve) => {
+      if (signal.aborted || ms <= 0) return resolve()
+      const done = () => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
   // The previous campaign's loops and release must be over before its state
   // is reused; a stop() (or a newer start()) while waiting cancels this one.
   private async campaign(token: object, previousStop: Promise<void> | undefined): Promise<void> {

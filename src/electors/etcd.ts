@@ -485,20 +485,6 @@ export class EtcdElector extends CampaignElector {
     return { deadline: new Date(Date.now() + Math.max(1, timeoutMs)) }
   }
 
-  private sleep(ms: number): Promise<void> {
-    const signal = this.stopController.signal
-    return new Promise((resolve) => {
-      if (signal.aborted || ms <= 0) return resolve()
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal.addEventListener('abort', done, { once: true })
-    })
-  }
-
   /** Runs the campaign loop's next round now (or as soon as the current one ends). */
   private wake(): void {
     if (this.wakeCampaign) this.wakeCampaign()

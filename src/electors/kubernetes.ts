@@ -469,20 +469,6 @@ export class KubernetesLeaseElector extends CampaignElector {
       if (this.inFlight === controller) this.inFlight = undefined
     }
   }
-
-  private sleep(ms: number): Promise<void> {
-    const signal = this.stopController.signal
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve()
-      const done = () => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal.addEventListener('abort', done, { once: true })
-    })
-  }
 }
 
 /**
