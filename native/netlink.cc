@@ -90,7 +90,7 @@ uint8_t HeaderTable(uint32_t table) { return table < 256 ? static_cast<uint8_t>(
 }  // namespace
 
 Bytes EncodeAddressRequest(Op op, const AddressRequest& request) {
-  const bool add = op == Op::kAdd;
+  const bool add = op != Op::kDelete;
   const uint32_t flags = request.nodad ? IFA_F_NODAD : 0;
   ifaddrmsg header{};
   header.ifa_family = request.address.family;
@@ -99,7 +99,8 @@ Bytes EncodeAddressRequest(Op op, const AddressRequest& request) {
   header.ifa_scope = RT_SCOPE_UNIVERSE;
   header.ifa_index = request.index;
 
-  MessageBuilder message(add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  const uint16_t create = op == Op::kReplace ? NLM_F_CREATE | NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL;
+  MessageBuilder message(add ? RTM_NEWADDR : RTM_DELADDR, add ? create : 0);
   message.Fixed(header);
   // IFA_LOCAL is the address itself; IFA_ADDRESS equal to it says "no peer".
   message.Address(IFA_LOCAL, request.address).Address(IFA_ADDRESS, request.address);

@@ -18,7 +18,9 @@ namespace netlink {
 
 using Bytes = std::vector<uint8_t>;
 
-enum class Op { kAdd, kDelete };
+// kReplace (addresses only): RTM_NEWADDR with NLM_F_CREATE | NLM_F_REPLACE, which
+// sets the attributes (the lifetimes) of an existing address or adds it.
+enum class Op { kAdd, kDelete, kReplace };
 
 // IFA_CACHEINFO's (and our) value for "no expiry".
 constexpr uint32_t kForever = 0xFFFFFFFFu;

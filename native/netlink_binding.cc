@@ -235,6 +235,12 @@ Op ReadOp(Napi::Env env, const Napi::Value& value) {
   ThrowTypeError(env, "op", "must be 'add' or 'delete'");
 }
 
+// Addresses also have 'replace' (set the lifetimes of an address, adding it if missing).
+Op ReadAddressOp(Napi::Env env, const Napi::Value& value) {
+  if (value.IsString() && value.As<Napi::String>().Utf8Value() == "replace") return Op::kReplace;
+  return ReadOp(env, value);
+}
+
 Napi::Object ReadSpec(Napi::Env env, const Napi::Value& value) {
   if (!value.IsObject()) ThrowTypeError(env, "spec", "must be an object");
   return value.As<Napi::Object>();
@@ -431,6 +437,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
                            InstanceMethod<&NetlinkSocket::NameOf>("nameOf"),
                            InstanceMethod<&NetlinkSocket::ListLinks>("listLinks"),
                            InstanceMethod<&NetlinkSocket::AddAddress>("addAddress"),
+                           InstanceMethod<&NetlinkSocket::ReplaceAddress>("replaceAddress"),
                            InstanceMethod<&NetlinkSocket::DeleteAddress>("deleteAddress"),
                            InstanceMethod<&NetlinkSocket::ListAddresses>("listAddresses"),
                            InstanceMethod<&NetlinkSocket::AddRoute>("addRoute"),
@@ -565,6 +572,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     return info.Env().Undefined();
   }
 
+  Napi::Value ReplaceAddress(const Napi::CallbackInfo& info) {
+    Change(info.Env(),
+           netlink::EncodeAddressRequest(Op::kReplace, ReadAddressRequest(info.Env(), ReadSpec(info.Env(), info[0]))));
+    return info.Env().Undefined();
+  }
+
   Napi::Value DeleteAddress(const Napi::CallbackInfo& info) {
     Change(info.Env(),
            netlink::EncodeAddressRequest(Op::kDelete, ReadAddressRequest(info.Env(), ReadSpec(info.Env(), info[0]))));
@@ -690,7 +703,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
 Napi::Value EncodeAddressRequestJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Op op = ReadOp(env, info[0]);
+  const Op op = ReadAddressOp(env, info[0]);
   return ToBuffer(env, netlink::EncodeAddressRequest(op, ReadAddressRequest(env, ReadSpec(env, info[1]))));
 }
 

@@ -38,6 +38,7 @@ interface NativeNetlinkSocket {
   nameOf(index: number): string
   listLinks(): LinkInfo[]
   addAddress(spec: NativeAddress): void
+  replaceAddress(spec: NativeAddress): void
   deleteAddress(spec: NativeAddress): void
   listAddresses(filter: { family?: Family; index?: number }): AddressInfo[]
   addRoute(spec: NativeRoute): void
@@ -54,7 +55,7 @@ type NativeRoute = Omit<NormalizedRoute, 'link'> & { index?: number }
 
 interface NetlinkAddon {
   NetlinkSocket: new (netns?: string) => NativeNetlinkSocket
-  encodeAddressRequest(op: 'add' | 'delete', spec: NativeAddress): Buffer
+  encodeAddressRequest(op: 'add' | 'replace' | 'delete', spec: NativeAddress): Buffer
   encodeRouteRequest(op: 'add' | 'delete', spec: NativeRoute): Buffer
   encodeRuleRequest(op: 'add' | 'delete', spec: object): Buffer
 }
@@ -179,6 +180,20 @@ export class Netlink {
     )
   }
 
+  /**
+   * Sets an address's attributes, adding it if the link lacks it
+   * (NLM_F_CREATE | NLM_F_REPLACE, as `ip addr replace`). What it is for:
+   * moving the valid/preferred lifetimes of an address forward; the kernel
+   * restarts both from the instant of the request.
+   */
+  replaceAddress(spec: AddressSpec): void {
+    const socket = this.#live()
+    const request = this.#addressRequest('replace', spec)
+    kernelCall(() => `replacing ${request.address}/${request.prefixLength} on ${describeLink(spec.link)}`, () =>
+      socket.replaceAddress(request),
+    )
+  }
+
   /** Removes an address. SystemError 'EADDRNOTAVAIL' when the link does not have it (with that prefix length). */
   deleteAddress(spec: Pick<AddressSpec, 'link' | 'address' | 'prefixLength'>): void {
     const socket = this.#live()
@@ -250,9 +265,10 @@ export class Netlink {
    * (so the bytes stay valid only while the ifindex does), for another process
    * (the guard) to replay with NlSocket::Request, which sets seq and NLM_F_ACK.
    */
-  encodeAddressRequest(op: 'add' | 'delete', spec: AddressSpec): Buffer {
+  encodeAddressRequest(op: 'add' | 'replace' | 'delete', spec: AddressSpec): Buffer {
     this.#live()
-    return native.encodeAddressRequest(validateOp(op), this.#addressRequest(op, spec))
+    const checked = op === 'replace' ? op : validateOp(op)
+    return native.encodeAddressRequest(checked, this.#addressRequest(checked, spec))
   }
 
   /** The exact RTM_NEWROUTE/RTM_DELROUTE request bytes (see encodeAddressRequest). */
@@ -272,8 +288,9 @@ export class Netlink {
     this.#socket.close()
   }
 
-  #addressRequest(op: 'add' | 'delete', spec: unknown): NativeAddress {
-    const { link, ...rest } = validateAddressSpec(spec, validateOp(op))
+  #addressRequest(op: 'add' | 'replace' | 'delete', spec: unknown): NativeAddress {
+    // A replace carries the whole address, like an add.
+    const { link, ...rest } = validateAddressSpec(spec, op === 'delete' ? 'delete' : 'add')
     if (rest.label === undefined) return { ...rest, index: this.#index(link) }
     // iproute2's rule, kept so `ip addr` output stays readable: the label
     // names its interface ('eth0' or 'eth0:vip').
