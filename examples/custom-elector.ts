@@ -126,7 +126,11 @@ export interface TcpLockElectorOptions {
   lock: string
   /** This candidate's name, unique among candidates (no whitespace). */
   identity: string
-  /** Lease length asked of the server. Default 3000 ms; renewed every ttlMs/3. */
+  /**
+   * Lease length asked of the server. Default 6000 ms; renewed every ttlMs/3.
+   * With a VipAnnouncer, the VIP's kernel lifetime needs grants of at least
+   * 3250 ms and 2520 ms left when a renewal is due (see `timing`).
+   */
   ttlMs?: number
 }
 
@@ -160,7 +164,7 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
         throw new TypeError(`TcpLockElector: ${field} must be a non-empty string without whitespace, got ${JSON.stringify(options[field])}`)
       }
     }
-    const ttlMs = options.ttlMs ?? 3000
+    const ttlMs = options.ttlMs ?? 6000
     if (!Number.isInteger(ttlMs) || ttlMs < 100) throw new RangeError(`TcpLockElector: ttlMs must be an integer ≥ 100, got ${ttlMs}`)
     this.options = { host: '127.0.0.1', ...options, ttlMs }
     this.identity = options.identity
@@ -169,6 +173,14 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
 
   get isLeader(): boolean {
     return this.leader
+  }
+
+  /**
+   * How far grants reach and how often we renew: the announcer checks at
+   * construction that this leaves room for the VIP's kernel lifetime.
+   */
+  get timing(): { leaseMs: number; renewIntervalMs: number } {
+    return { leaseMs: this.options.ttlMs - this.marginMs, renewIntervalMs: this.options.ttlMs / 3 }
   }
 
   /** Resolves at once: campaigning runs in the background (an unreachable server must not hang the host). */

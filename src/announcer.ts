@@ -9,6 +9,7 @@ import { monotonicNow } from './clock'
 import type { Lease, LeaderElector } from './elector'
 import { Footprint, cleanStale } from './footprint'
 import { GuardProcess, createLifeline, type Lifeline } from './guard'
+import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from './kernel-lifetime'
 import { log, silentLogger, type Logger } from './logger'
 import { LinkMonitor } from './net/monitor'
 import { Netlink } from './net/netlink'
@@ -154,6 +155,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private holding = false
   /** The guard reported a fence that the queue has not handled yet. */
   private fenceReported = false
+  /** When the kernel lifetime last given to the VIPs ends (CLOCK_MONOTONIC ms; Infinity: none given). */
+  private expiry = Infinity
+  private refreshTimer: NodeJS.Timeout | undefined
+  private warnedUnlimited = false
   private deadlineTimer: NodeJS.Timeout | undefined
   private rewarmTimer: NodeJS.Timeout | undefined
   private readonly schedules = new Map<string, AnnounceSchedule>()
@@ -168,6 +173,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.options = resolveOptions(options)
     this.logger = options.logger ?? silentLogger
     this.elector = this.options.elector
+    const timing = this.elector.timing
+    const problem = timing && timingProblem(timing)
+    if (problem) {
+      throw new RangeError(`elector: its lease is too short for the VIP's kernel lifetime: ${problem} (see docs/electors.md)`)
+    }
   }
 
   /** The current state. */
@@ -272,6 +282,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     guard.on('exit', (code, signal) => this.onGuardExit(guard, code, signal))
     guard.on('log', (line) => log(this.logger, 'warn', 'guard', { line }))
     this.guard = guard
+    const record = this.elector.fencingRecord
+    if (this.lockFd !== undefined && record) await guard.setReleaseRecord(record)
     if (this.footprint) await guard.setActions(this.footprint.fenceRequests())
   }
 
@@ -309,6 +321,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.handleElected.call(stand, { deadline: Infinity })
     void this.acquire.call(stand, 'warm-up')
     this.armDeadlineTimer.call(stand)
+    this.refreshLifetime.call(stand)
     this.enqueue(() => {})
     for (const vip of this.options.vips) this.scheduleFor(vip.address)
     const mac = this.packets!.mac
@@ -346,6 +359,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.holding) {
       this.guard?.renew(this.fenceAt(lease))
       this.armDeadlineTimer()
+      this.refreshLifetime()
     } else if (this.stateValue !== 'stopping' && this.stateValue !== 'stopped' && this.stateValue !== 'starting') {
       // Fenced earlier (deadline passed) but the elector renewed after all. The
       // queue runs this after any release still in flight.
@@ -374,12 +388,22 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       return
     }
     if (!this.link || !this.footprint || !this.guard) return // waiting for the interface
+    const now = monotonicNow()
+    const lifetime = lifetimeFor(this.lease.deadline, now)
+    if (lifetime === 0) {
+      this.fail(new Error(`lease too short for the VIP's kernel lifetime: its deadline is ${Math.round(this.lease.deadline - now)} ms away, at least ${MIN_GRANT_MS} ms are needed; not adding the VIP (${trigger})`))
+      return
+    }
+    if (lifetime === Infinity && !this.warnedUnlimited) {
+      this.warnedUnlimited = true
+      log(this.logger, 'warn', 'the lease has no deadline: the VIP gets no kernel lifetime and outlives a kill of every process of this replica', { trigger })
+    }
     // Break before make: the guard knows how and when to remove the VIP before
     // it exists. arm() has written the command synchronously, so the guard acts
     // on it even if we die on the next line; its confirmation is checked below.
     const confirmed = this.guard.arm(fenceAt)
     try {
-      this.footprint.apply()
+      this.footprint.apply(lifetime)
     } catch (error) {
       confirmed.catch(() => {})
       await this.guard.disarm().catch(() => {})
@@ -393,6 +417,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.holding = true
     this.stateValue = 'leader'
     this.stats.transitions++
+    this.expiry = now + lifetime * 1000
     this.armDeadlineTimer()
     this.firstFrameAt = undefined
     for (const vip of this.options.vips) this.scheduleFor(vip.address).start('takeover')
@@ -405,6 +430,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private async release(reason: string): Promise<void> {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
     this.deadlineTimer = undefined
+    if (this.refreshTimer) clearInterval(this.refreshTimer)
+    this.refreshTimer = undefined
+    this.expiry = Infinity
     for (const schedule of this.schedules.values()) schedule.cancel()
     this.schedules.clear()
     const wasHolding = this.holding
@@ -421,8 +449,33 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
   }
 
+  /**
+   * Moves the VIPs' kernel lifetime forward as far as the lease allows
+   * (src/kernel-lifetime.ts), on each renewal and every REFRESH_TICK_MS. When
+   * the lease is too close to its deadline for another second, nothing is
+   * refreshed and the kernel deletes the VIP on its own; the address monitor
+   * then steps down (onAddressEvent).
+   */
+  private refreshLifetime(): void {
+    if (!this.holding || !this.lease || !this.footprint || this.expiry === Infinity) return
+    const now = monotonicNow()
+    const lifetime = lifetimeFor(this.lease.deadline, now)
+    if (lifetime === 0 || !shouldRefresh(this.expiry, now + lifetime * 1000, now)) return
+    try {
+      this.footprint.refresh(lifetime)
+      this.expiry = now + lifetime * 1000
+    } catch (error) {
+      // The VIP keeps its current lifetime; the next tick tries again.
+      this.fail(error)
+    }
+  }
+
   /** Our own copy of the guard's deadline: whichever runs first removes the VIP. */
   private armDeadlineTimer(): void {
+    if (this.holding && !this.refreshTimer && this.expiry !== Infinity) {
+      this.refreshTimer = setInterval(() => this.refreshLifetime(), REFRESH_TICK_MS)
+      this.refreshTimer.unref()
+    }
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
     this.deadlineTimer = undefined
     if (!this.lease || !Number.isFinite(this.lease.deadline)) return
@@ -479,7 +532,18 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       // its report precedes the answer to a ping, so ask before restoring.
       await this.guard?.ping().catch(() => {})
       if (this.fenceReported || !this.holding || !this.footprint) return
-      this.footprint.restoreAddress(event.address)
+      const now = monotonicNow()
+      const lifetime = lifetimeFor(this.lease.deadline, now)
+      if (lifetime === 0) {
+        // The kernel deleted it (its lifetime ran out) or someone did, and the
+        // lease is too close to its end to give it another second: step down.
+        return this.release('lease not renewed in time: the kernel lifetime of the VIP ran out')
+      }
+      this.footprint.restoreAddress(event.address, lifetime)
+      if (lifetime !== Infinity) {
+        this.footprint.refresh(lifetime) // the same expiry for every VIP
+        this.expiry = now + lifetime * 1000
+      }
       const delayMs = monotonicNow() - seenAt
       this.stats.restores++
       log(this.logger, 'warn', 'VIP was removed from outside; restored', { event: 'restored', vip: event.address, delayMs: Number(delayMs.toFixed(3)) })
@@ -521,7 +585,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
         if (!this.holding) return
         // Taking the link administratively down flushes its routes (and IPv6
         // addresses): put the footprint back before telling the network.
-        this.footprint!.apply()
+        this.applyAgain()
         for (const vip of this.options.vips) this.scheduleFor(vip.address).start('link-up')
       })
     }
@@ -542,7 +606,17 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private resync(why: string): void {
     log(this.logger, 'warn', 'resynchronising', { why })
-    if (this.holding && this.footprint) this.footprint.apply()
+    if (this.holding && this.footprint) this.applyAgain()
+  }
+
+  /** Puts the whole footprint back while holding (link up, resync), with a fresh lifetime. */
+  private applyAgain(): void {
+    if (!this.lease || !this.footprint) return
+    const now = monotonicNow()
+    const lifetime = lifetimeFor(this.lease.deadline, now)
+    if (lifetime === 0) return // too close to the deadline: the release is near anyway
+    this.footprint.apply(lifetime)
+    if (lifetime !== Infinity) this.expiry = now + lifetime * 1000
   }
 
   // --- guard ----------------------------------------------------------------
@@ -611,6 +685,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private async teardown(): Promise<void> {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    if (this.refreshTimer) clearInterval(this.refreshTimer)
+    this.refreshTimer = undefined
     if (this.rewarmTimer) clearInterval(this.rewarmTimer)
     this.rewarmTimer = undefined
     for (const schedule of this.schedules.values()) schedule.cancel()
@@ -646,5 +722,5 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 // (so acquire() returns at once), no lease (no timer armed), a silent logger
 // and a queue that drops what it is given (so nothing is acquired).
 function rehearsalReceiver(): VipAnnouncer {
-  return { holding: true, lease: undefined, deadlineTimer: undefined, logger: silentLogger, electedAt: 0, enqueue() {} } as unknown as VipAnnouncer
+  return { holding: true, lease: undefined, deadlineTimer: undefined, expiry: Infinity, logger: silentLogger, electedAt: 0, enqueue() {} } as unknown as VipAnnouncer
 }

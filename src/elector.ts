@@ -2,6 +2,7 @@
 // docs/electors.md explains it for people writing their own elector.
 import { EventEmitter } from 'node:events'
 import type TypedEmitter from 'typed-emitter'
+import type { ElectorTiming } from './kernel-lifetime'
 
 /** A grant of leadership. */
 export interface Lease {
@@ -9,8 +10,11 @@ export interface Lease {
    * The instant until which no other candidate can become leader, as this
    * process measures it: milliseconds on CLOCK_MONOTONIC (see `monotonicNow()`).
    * The announcer removes the VIP before this instant unless a renewal moves it
-   * forward. `Infinity` means leadership cannot end without this process
-   * knowing (for example a single static replica).
+   * forward, and gives each VIP a kernel lifetime that ends before it
+   * (docs/architecture.md), so the VIP disappears by this instant even if
+   * every process of this replica dies. `Infinity` means leadership cannot
+   * end without this process knowing: the VIP then has no kernel lifetime and
+   * outlives a whole-container kill (the announcer logs a warning).
    */
   deadline: number
 }
@@ -69,6 +73,22 @@ export interface LeaderElector extends TypedEmitter<ElectorEvents> {
    * Read once, before `start()`.
    */
   readonly fencingFd?: number
+  /**
+   * Optional, with `fencingFd`: bytes the guard writes at offset 0 of that
+   * file after it has removed every VIP and before it releases the lock (the
+   * file-lock elector's "released" mark, which lets a successor take over
+   * at once instead of waiting out the dead holder's deadline). Read once,
+   * before `start()`.
+   */
+  readonly fencingRecord?: Uint8Array
+  /**
+   * Optional: how far grants reach and how often they are renewed. The
+   * announcer refuses, at construction, timing too short for the VIP's
+   * kernel lifetime (docs/electors.md says the minimum). Without it the
+   * announcer checks each grant as it comes and refuses to add the VIP under
+   * one that is too short.
+   */
+  readonly timing?: ElectorTiming
 }
 
 /** Base class with a typed emitter; electors may extend it but need not. */

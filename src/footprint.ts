@@ -22,7 +22,14 @@ export class Footprint {
     private readonly ifindex: number,
   ) {}
 
-  addresses(): AddressSpec[] {
+  /**
+   * The VIP addresses; with `lifetimeS` (whole seconds, finite) each carries
+   * that valid and preferred lifetime, so the kernel deletes it when nobody
+   * refreshes it (src/kernel-lifetime.ts). Preferred must be finite too: the
+   * kernel checks IPv4 lifetimes only every 120 s otherwise.
+   */
+  addresses(lifetimeS?: number): AddressSpec[] {
+    const lifetime = lifetimeS !== undefined && Number.isFinite(lifetimeS) ? { validLifetime: lifetimeS, preferredLifetime: lifetimeS } : {}
     return this.options.vips.map((vip) => ({
       link: this.ifindex,
       address: vip.address,
@@ -30,6 +37,7 @@ export class Footprint {
       // DAD would hold an IPv6 VIP "tentative" for a second and drop it if the
       // old leader still answers: takeover must be immediate, fencing makes it safe.
       ...(vip.family === 6 ? { nodad: true } : {}),
+      ...lifetime,
     }))
   }
 
@@ -53,11 +61,14 @@ export class Footprint {
    * Adds everything. On failure, removes what this call added and rethrows,
    * so the host is never left half-configured.
    */
-  apply(): void {
+  apply(lifetimeS?: number): void {
     const undo: Array<() => void> = []
     try {
-      for (const address of this.addresses()) {
+      for (const address of this.addresses(lifetimeS)) {
+        // An address already there (a link-up or resync re-apply) gets the
+        // lifetime too: replace sets it on an existing address.
         if (this.tryAdd(() => this.netlink.addAddress(address))) undo.push(() => this.netlink.deleteAddress(address))
+        else if (address.validLifetime !== undefined) this.netlink.replaceAddress(address)
       }
       for (const route of this.routes()) {
         if (this.tryAdd(() => this.netlink.addRoute(route))) undo.push(() => this.netlink.deleteRoute(route))
@@ -84,13 +95,24 @@ export class Footprint {
    * VipAnnouncer's warm-up).
    */
   rehearse(): void {
-    new Footprint(NOTHING_CHANGES, this.options, this.ifindex).apply()
+    const stand = new Footprint(NOTHING_CHANGES, this.options, this.ifindex)
+    stand.apply(1)
+    stand.refresh(1)
   }
 
-  /** Adds one VIP's address again (after an outside removal). */
-  restoreAddress(address: string): void {
-    const spec = this.addresses().find((a) => a.address === address)
+  /** Adds one VIP's address again (after an outside removal), with the lifetime given. */
+  restoreAddress(address: string, lifetimeS?: number): void {
+    const spec = this.addresses(lifetimeS).find((a) => a.address === address)
     if (spec) this.tryAdd(() => this.netlink.addAddress(spec))
+  }
+
+  /**
+   * Moves every VIP's lifetime forward to `lifetimeS` seconds from now (one
+   * address replace per VIP). A replace also adds an address that is missing:
+   * only call it while the lease is valid.
+   */
+  refresh(lifetimeS: number): void {
+    for (const address of this.addresses(lifetimeS)) this.netlink.replaceAddress(address)
   }
 
   /** Removes rules, then routes, then addresses; tries all, then reports the first real failure. */
@@ -119,9 +141,9 @@ export class Footprint {
   }
 
   /** Encodes (without sending) every add request: validation and encoding run once. */
-  encodeAddRequests(): Buffer[] {
+  encodeAddRequests(lifetimeS?: number): Buffer[] {
     return [
-      ...this.addresses().map((address) => this.netlink.encodeAddressRequest('add', address)),
+      ...this.addresses(lifetimeS).map((address) => this.netlink.encodeAddressRequest('add', address)),
       ...this.routes().map((route) => this.netlink.encodeRouteRequest('add', route)),
       ...this.rules().map((rule) => this.netlink.encodeRuleRequest('add', rule)),
     ]
@@ -193,9 +215,10 @@ export function cleanStale(netlink: Netlink, options: ResolvedOptions, ifindex: 
 // The netlink calls apply() makes, accepted and dropped (for rehearse()).
 const NOTHING_CHANGES = {
   addAddress() {},
+  replaceAddress() {},
   addRoute() {},
   addRule() {},
   deleteAddress() {},
   deleteRoute() {},
   deleteRule() {},
-} as Pick<Netlink, 'addAddress' | 'addRoute' | 'addRule' | 'deleteAddress' | 'deleteRoute' | 'deleteRule'> as Netlink
+} as Pick<Netlink, 'addAddress' | 'replaceAddress' | 'addRoute' | 'addRule' | 'deleteAddress' | 'deleteRoute' | 'deleteRule'> as Netlink

@@ -2,6 +2,7 @@
 // (create revision 0) and bound to this candidate's etcd lease, so it vanishes
 // when the lease is revoked or expires. Deadlines come from when keep-alives
 // were sent, on CLOCK_MONOTONIC. docs/electors.md explains the choices.
+import type { ElectorTiming } from '../kernel-lifetime'
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3'
 import { monotonicNow } from '../clock'
 import { CampaignElector } from './campaign'
@@ -170,6 +171,11 @@ export class EtcdElector extends CampaignElector {
     this.keepAliveMs = this.ttlMs / 3
     this.marginMs = Math.min(1000, this.ttlMs / 10)
     this.label = `EtcdElector ${this.key} (${this.identity})`
+  }
+
+  /** How far grants reach (the deadline after a successful write) and how often the leader renews (LeaderElector.timing). */
+  get timing(): ElectorTiming {
+    return { leaseMs: this.ttlMs - this.marginMs, renewIntervalMs: this.keepAliveMs }
   }
 
   /** @internal */

@@ -2,6 +2,7 @@
 // leader-election semantics (the record, the timing rule, release on cancel),
 // except that every deadline is measured on this process's CLOCK_MONOTONIC.
 // docs/electors.md explains the timing argument.
+import type { ElectorTiming } from '../kernel-lifetime'
 import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node'
 import { monotonicNow } from '../clock'
 import { CampaignElector } from './campaign'
@@ -157,6 +158,11 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.retryMs = this.retryPeriodSeconds * 1000
     this.stepDownLeadMs = Math.min(1000, this.renewDeadlineMs / 10)
     this.label = `KubernetesLeaseElector ${this.namespace}/${this.name} (${this.identity})`
+  }
+
+  /** How far grants reach (the deadline after a successful write) and how often the leader renews (LeaderElector.timing). */
+  get timing(): ElectorTiming {
+    return { leaseMs: this.renewDeadlineMs, renewIntervalMs: this.retryMs }
   }
 
   /** @internal */
