@@ -124,6 +124,17 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
   }
 
   /**
+   * Bytes to write at offset 0 of the lock file (fd 3) after a fence that
+   * removed everything, before the lock is released: the elector's
+   * "released" mark (LeaderElector.fencingRecord). Not written when a removal
+   * failed, so a successor then waits out the recorded deadline.
+   */
+  setReleaseRecord(record: Uint8Array): Promise<void> {
+    if (record.length === 0 || record.length > 4096) return Promise.reject(new RangeError(`fencingRecord: expected 1 to 4096 bytes, got ${record.length}`))
+    return this.command(`RECORD ${Buffer.from(record).toString('hex')}`)
+  }
+
+  /**
    * Arms the guard: leadership is valid until `deadline` (CLOCK_MONOTONIC ms).
    * The command is in the pipe when this returns (a synchronous write), so the
    * guard acts on it even if this process dies right after; the promise

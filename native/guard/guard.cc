@@ -19,6 +19,9 @@
 //   <seq> CLEAR            forget all actions
 //   <seq> ARM <ms>         arm with a deadline, CLOCK_MONOTONIC milliseconds
 //   <seq> DISARM           follower again: no deadline (actions are kept)
+//   <seq> RECORD <hex>     bytes to write at offset 0 of the lock file (fd 3) after a
+//                          fence that removed everything, before unlocking (the
+//                          elector's "released" mark)
 //   <seq> FENCE            fence now
 //   <seq> PING             liveness
 // Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>".
@@ -68,6 +71,7 @@ struct Guard {
   bool armed = false;
   double deadline_ms = 0;
   bool has_lock_fd = false;
+  std::vector<uint8_t> release_record;
   std::string input;
 };
 
@@ -102,7 +106,7 @@ bool DecodeHex(const std::string& hex, std::vector<uint8_t>* out) {
     if (end != pair + 2) return false;
     out->push_back(static_cast<uint8_t>(value));
   }
-  return out->size() >= 16;  // at least an nlmsghdr
+  return true;
 }
 
 // Replays every action; keeps going after a failure (an address already gone
@@ -125,6 +129,14 @@ void Fence(Guard& guard, const char* reason) {
   }
   guard.armed = false;
   if (guard.has_lock_fd) {
+    // Only a complete fence may say "released": after a failed removal the
+    // successor must wait out the deadline recorded in the file.
+    if (failed == 0 && !guard.release_record.empty()) {
+      ssize_t written = pwrite(kLockFd, guard.release_record.data(), guard.release_record.size(), 0);
+      if (written != static_cast<ssize_t>(guard.release_record.size())) {
+        fprintf(stderr, "vip_guard: writing the release record failed: %s\n", written < 0 ? strerror(errno) : "short write");
+      }
+    }
     flock(kLockFd, LOCK_UN);
     // Reopening through /proc makes an IN_CLOSE event on the lock file, which
     // is what waiting candidates watch for.
@@ -144,8 +156,13 @@ void HandleLine(Guard& guard, const std::string& line) {
 
   if (command == "ACTION") {
     std::vector<uint8_t> bytes;
-    if (!DecodeHex(argument, &bytes)) return WriteLine(seq + " ERR bad hex");
+    // At least an nlmsghdr.
+    if (!DecodeHex(argument, &bytes) || bytes.size() < 16) return WriteLine(seq + " ERR bad hex");
     guard.actions.push_back(std::move(bytes));
+  } else if (command == "RECORD") {
+    std::vector<uint8_t> bytes;
+    if (argument.size() > 8192 || !DecodeHex(argument, &bytes)) return WriteLine(seq + " ERR bad record");
+    guard.release_record = std::move(bytes);
   } else if (command == "CLEAR") {
     guard.actions.clear();
   } else if (command == "ARM") {

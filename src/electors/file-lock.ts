@@ -1,9 +1,12 @@
 // Leadership among processes on one host (or sharing a filesystem with
 // working flock, such as a local disk or a shared volume on one node): whoever
 // holds an exclusive flock on the lock file leads.
+import { readSync, writeSync } from 'node:fs'
 import { monotonicNow } from '../clock'
 import { ElectorEmitter, type LeaderElector } from '../elector'
+import type { ElectorTiming } from '../kernel-lifetime'
 import { FileLock, type LockFileEvent } from '../net/file-lock'
+import { RECORD_BYTES, bootId, decodeRecord, encodeRecord, waitBeforeTakeover } from './lock-record'
 
 /** Options of {@link FileLockElector}. Durations are milliseconds, any positive number. */
 export interface FileLockElectorOptions {
@@ -12,8 +15,11 @@ export interface FileLockElectorOptions {
   /**
    * How far each grant or renewal reaches: `deadline = now + leaseMs`. The
    * announcer's guard removes the VIP (and releases the lock) if the deadline
-   * passes without a renewal, e.g. because this event loop is blocked.
-   * Default 2000.
+   * passes without a renewal, e.g. because this event loop is blocked. It is
+   * also the longest a successor waits after every process of the holder died
+   * at once (the deadline is recorded in the lock file, and the VIP's kernel
+   * lifetime ends before it). Default 4000; with the default renewal the
+   * announcer needs leaseMs − renewIntervalMs ≥ 2520 and leaseMs ≥ 3250, so at least 3360 with the default renewal (see docs/electors.md).
    */
   leaseMs?: number
   /** How often the leader confirms it still holds the lock; default leaseMs / 4. Must be < leaseMs. */
@@ -26,7 +32,8 @@ export interface FileLockElectorOptions {
   pollIntervalMs?: number
 }
 
-type State = 'idle' | 'campaigning' | 'leader'
+/** 'claiming': we hold the lock but wait out a dead holder's recorded deadline. */
+type State = 'idle' | 'campaigning' | 'claiming' | 'leader'
 
 /**
  * After a watch event the lock may still be held for a moment: the kernel
@@ -51,6 +58,14 @@ const RETRY_AFTER_EVENT_MS = [1, 2, 4, 8, 16, 32]
  * `fencingFd` is the lock file's fd. The announcer gives a copy to its guard
  * process, so the lock outlives this process until the guard has removed the
  * VIP: a candidate can only win after the previous leader's VIP is gone.
+ *
+ * The first bytes of the lock file hold a record (src/electors/lock-record.ts):
+ * the leader writes there, before each 'elected' and 'renewed', the deadline
+ * it grants itself; stop() (and the guard, after a complete fence) marks it
+ * released. A candidate that gets the lock while the record still says held,
+ * in this boot, until a future instant — every process of the holder died at
+ * once, so nobody removed its VIP but the kernel's lifetime — keeps the lock
+ * and waits until that instant before it is elected.
  *
  * If the lock file is deleted or replaced, the lock no longer excludes anyone
  * (new candidates lock the new file). The elector then gives up: 'deposed'
@@ -78,6 +93,8 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   private failure?: Error
   private closed = false
   private deadline = -Infinity
+  private readonly boot = bootId()
+  private claimTimer?: NodeJS.Timeout
   private pollTimer?: NodeJS.Timeout
   private renewTimer?: NodeJS.Timeout
   private retryTimer?: NodeJS.Timeout
@@ -86,7 +103,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   constructor(options: FileLockElectorOptions) {
     super()
     if (options === null || typeof options !== 'object') throw new TypeError('options: expected an object')
-    const { path, leaseMs = 2000, pollIntervalMs = 500 } = options
+    const { path, leaseMs = 4000, pollIntervalMs = 500 } = options
     if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
       throw new TypeError(`path: expected a non-empty file path, got ${JSON.stringify(path)}`)
     }
@@ -109,6 +126,16 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
    */
   get fencingFd(): number {
     return this.openLock().fd
+  }
+
+  /** The "released" record, for the guard to write after a complete fence (LeaderElector.fencingRecord). */
+  get fencingRecord(): Uint8Array {
+    return encodeRecord({ state: 'released', boot: this.boot, pid: process.pid })
+  }
+
+  /** How far grants reach and how often they are renewed (LeaderElector.timing). */
+  get timing(): ElectorTiming {
+    return { leaseMs: this.leaseMs, renewIntervalMs: this.renewIntervalMs }
   }
 
   /** True between 'elected' and 'deposed'. */
@@ -138,6 +165,11 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     if (this.state === 'idle') return
     const wasLeader = this.state === 'leader'
     this.halt()
+    // The announcer stops us after it removed the VIP: say so, and the next
+    // holder needn't wait. Before 'deposed', so that a listener that starts
+    // again finds its own release, not its own deadline, and leads at once.
+    // (A claim in progress leaves the dead holder's record for whoever is next.)
+    if (wasLeader) this.writeRecord(this.fencingRecord as Buffer)
     try {
       if (wasLeader) this.emit('deposed', 'stopped')
     } finally {
@@ -185,16 +217,75 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       return false
     }
     if (check === 'busy') return false
+    const wait = waitBeforeTakeover(this.readRecord(), this.boot, now)
+    if (wait > 0) {
+      this.claim(wait)
+      return true
+    }
     this.becomeLeader(now)
     return true
   }
 
+  /**
+   * We hold the lock, but the previous holder died without a release and its
+   * VIP may be configured until the recorded deadline: keep the lock (so no
+   * one else claims meanwhile) and be elected once that instant has passed.
+   */
+  private claim(waitMs: number): void {
+    this.clearTimers()
+    this.state = 'claiming'
+    this.claimTimer = setTimeout(() => {
+      this.claimTimer = undefined
+      if (this.state !== 'claiming') return
+      const now = monotonicNow()
+      const check = this.checkLock()
+      if (check === 'held') this.becomeLeader(now)
+      else if (check === 'replaced') this.giveUp()
+      else {
+        this.state = 'campaigning'
+        if (check instanceof Error) this.report(check)
+        this.campaign()
+      }
+    }, Math.ceil(waitMs) + 1)
+  }
+
   private becomeLeader(now: number): void {
     this.clearTimers()
+    const deadline = Math.max(this.deadline, now + this.leaseMs)
+    const failure = this.writeRecord(encodeRecord({ state: 'held', until: deadline, boot: this.boot, pid: process.pid }))
+    if (failure) {
+      // Without the record a successor could not know to wait for our VIP:
+      // don't lead. The poll tries again.
+      this.lock?.unlock()
+      this.report(failure)
+      this.campaign()
+      return
+    }
     this.state = 'leader'
-    this.deadline = Math.max(this.deadline, now + this.leaseMs)
+    this.deadline = deadline
     this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs)
     this.emit('elected', { deadline: this.deadline })
+  }
+
+  /** The record at the start of the lock file (undefined: none, or unreadable). */
+  private readRecord() {
+    const buffer = Buffer.alloc(RECORD_BYTES)
+    try {
+      const n = readSync(this.lock!.fd, buffer, 0, RECORD_BYTES, 0)
+      return decodeRecord(buffer.subarray(0, n))
+    } catch {
+      return undefined
+    }
+  }
+
+  /** pwrite at offset 0; returns the error instead of throwing. */
+  private writeRecord(record: Buffer): Error | undefined {
+    try {
+      const n = writeSync(this.lock!.fd, record, 0, record.length, 0)
+      return n === record.length ? undefined : new Error(`lock file ${this.path}: short write of the lock record`)
+    } catch (error) {
+      return error as Error
+    }
   }
 
   private renew(): void {
@@ -206,7 +297,15 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     }
     const check = this.checkLock()
     if (check === 'held') {
-      this.deadline = Math.max(this.deadline, now + this.leaseMs)
+      // Record the new deadline before anyone acts on it.
+      const deadline = Math.max(this.deadline, now + this.leaseMs)
+      const failure = this.writeRecord(encodeRecord({ state: 'held', until: deadline, boot: this.boot, pid: process.pid }))
+      if (failure) {
+        this.loseLeadership(`lock record write failed: ${failure.message}`)
+        this.report(failure)
+        return
+      }
+      this.deadline = deadline
       this.emit('renewed', { deadline: this.deadline })
     } else if (check === 'replaced') {
       this.giveUp()
@@ -250,6 +349,8 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       }
       return
     }
+    // Our own record writes (and the holder's) show as 'modify': not a release.
+    if (events.every((e) => e === 'modify')) return
     if (this.state === 'campaigning' && !this.attempt()) this.retrySoon(0)
   }
 
@@ -312,7 +413,8 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     clearInterval(this.pollTimer)
     clearInterval(this.renewTimer)
     clearTimeout(this.retryTimer)
-    this.pollTimer = this.renewTimer = this.retryTimer = undefined
+    clearTimeout(this.claimTimer)
+    this.pollTimer = this.renewTimer = this.retryTimer = this.claimTimer = undefined
   }
 }
 
