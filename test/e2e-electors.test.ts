@@ -5,17 +5,15 @@
 // Kubernetes add the follower's polling, below), be on one replica at a time,
 // and the worker must learn the new MAC.
 import t, { type Test } from 'tap'
-import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { monotonicNow } from '../src/clock'
 import { LinkMonitor } from '../src/net/monitor'
 import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
 import { VIP, switchedReplicas } from './lab/topologies'
 import { EtcdServer, etcdTestOptions } from './support/etcd-runner'
-import { FakeLeaseApi } from './support/fake-lease-api'
+import { fakeApiKubeconfig } from './support/fake-lease-api'
 import { ReplicaProcess } from './support/replica-process'
 import { waitFor } from './support/wait'
-import { tempDir } from './support/temp'
+import { mostHoldersAtOnce } from './support/holders'
 
 const nsOptions = namespaceTestOptions()
 
@@ -51,44 +49,24 @@ async function failover(t: Test, replicaArgs: string[], leaseMs: number, env: No
   t.pass('worker neighbour entry shows the new leader')
   t.notOk(leader.addresses('eth0').includes(`${VIP}/32`), "the killed replica's guard removed its VIP")
   // One holder at a time, on one clock.
-  let holders = 0
-  let most = 0
-  for (const e of [...events].sort((a, b) => a.at - b.at)) {
-    holders += e.action === 'add' ? 1 : -1
-    most = Math.max(most, holders)
-  }
-  t.equal(most, 1, 'the VIP was never on two replicas at once')
+  t.equal(mostHoldersAtOnce(events), 1, 'the VIP was never on two replicas at once')
   return movedMs
 }
 
-t.test('etcd elector (TTL 2 s): SIGKILL failover', { ...nsOptions, ...etcdTestOptions() }, async (t) => {
+t.test('etcd elector (TTL 5 s): SIGKILL failover', { ...nsOptions, ...etcdTestOptions() }, async (t) => {
   const etcd = await EtcdServer.start()
   t.teardown(() => etcd.stop())
-  await failover(t, ['--etcd', etcd.clientUrl, '--ttl', '2'], 2000)
+  await failover(t, ['--etcd', etcd.clientUrl, '--ttl', '5'], 5000)
 })
 
-/** A Lease API stand-in on loopback and a kubeconfig pointing at it. */
-async function fakeApiKubeconfig(t: Test): Promise<string> {
-  const api = new FakeLeaseApi()
-  const port = await api.listen()
-  t.teardown(() => api.close())
-  const kubeconfig = path.join(tempDir('vip-kube-'), 'config')
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: fake',
-    'clusters:', '- name: fake', '  cluster:', `    server: http://127.0.0.1:${port}`, '    insecure-skip-tls-verify: true',
-    'users:', '- name: e2e', '  user:', '    token: e2e',
-    'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: e2e',
-  ].join('\n') + '\n')
-  return kubeconfig
-}
 
 // Kubernetes bounds: a follower judges expiry from when it last saw the lease
 // change, which it sees at its polls (every retry period, up to +20 % jitter),
 // and acts at the poll after expiry (client-go's semantics): lease + 2 × 1.2 ×
 // retry, + 1 s of slack.
-t.test('Kubernetes Lease elector (5/3/1 s): SIGKILL failover', nsOptions, async (t) => {
+t.test('Kubernetes Lease elector (6/4/1 s): SIGKILL failover', nsOptions, async (t) => {
   const kubeconfig = await fakeApiKubeconfig(t)
-  await failover(t, ['--kube', 'vcluster-a/vcluster-a-vip', '--kube-timing', '5/3/1'], 5000, { KUBECONFIG: kubeconfig }, 5000 + 2 * 1200 + 1000)
+  await failover(t, ['--kube', 'vcluster-a/vcluster-a-vip', '--kube-timing', '6/4/1'], 6000, { KUBECONFIG: kubeconfig }, 6000 + 2 * 1200 + 1000)
 })
 
 // The defaults (lease 15 s, renew deadline 10 s, retry 2 s).

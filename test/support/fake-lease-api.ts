@@ -10,6 +10,10 @@
 // connections, answer with an error status, or delay before or after applying
 // a change.
 import http from 'node:http'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Test } from 'tap'
+import { tempDir } from './temp'
 import type { AddressInfo, Socket } from 'node:net'
 
 export interface LeaseObject {
@@ -303,4 +307,19 @@ function conflict(name: string) {
     'Conflict',
     `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
   )
+}
+
+/** A Lease API stand-in on loopback and a kubeconfig pointing at it. */
+export async function fakeApiKubeconfig(t: Test): Promise<string> {
+  const api = new FakeLeaseApi()
+  const port = await api.listen()
+  t.teardown(() => api.close())
+  const kubeconfig = path.join(tempDir('vip-kube-'), 'config')
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: fake',
+    'clusters:', '- name: fake', '  cluster:', `    server: http://127.0.0.1:${port}`, '    insecure-skip-tls-verify: true',
+    'users:', '- name: e2e', '  user:', '    token: e2e',
+    'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: e2e',
+  ].join('\n') + '\n')
+  return kubeconfig
 }
