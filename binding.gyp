@@ -20,6 +20,7 @@
         "native/monitor.cc",
         "native/frames.cc",
         "native/frames_binding.cc",
+        "native/capture_filter.cc",
         "native/fd_watch.cc",
         "native/packet.cc",
         "native/flock.cc",

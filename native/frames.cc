@@ -164,16 +164,18 @@ void ParseNeighbourDiscovery(const Reader& r, size_t offset, ParsedFrame* out) {
       type == kIcmpv6NeighbourAdvertisement ? kOptionTargetLinkLayer : kOptionSourceLinkLayer;
   size_t option = icmp + kNeighbourMessage;
   const size_t end = icmp + payload_length;
+  // Walk every option (to tell whether they are well formed); the first
+  // link-layer option of the wanted kind is the one reported.
   while (option + 2 <= end) {
     const size_t option_length = static_cast<size_t>(r.U8(option + 1)) * 8;
     if (option_length == 0 || option_length > end - option) break;  // malformed: stop, keep what we have
-    if (r.U8(option) == wanted_option && option_length >= 8) {
+    if (!out->has_link_layer_option && r.U8(option) == wanted_option && option_length >= 8) {
       out->has_link_layer_option = true;
       r.Copy(option + 2, &out->link_layer_address);
-      break;
     }
     option += option_length;
   }
+  out->options_valid = option == end;
   out->kind = type == kIcmpv6NeighbourAdvertisement ? FrameKind::kNeighbourAdvertisement
                                                      : FrameKind::kNeighbourSolicitation;
 }

@@ -82,6 +82,9 @@ struct ParsedFrame {
   bool solicited = false;
   bool override_flag = false;
   bool has_link_layer_option = false;  // NA: target link-layer address; NS: source
+  // Every option has a length > 0 and together they fill the message exactly
+  // (RFC 4861 4.6 / 7.1.1; Linux drops the message otherwise).
+  bool options_valid = false;
   Mac link_layer_address{};
   bool checksum_valid = false;
 };

@@ -109,6 +109,7 @@ Napi::Object ParsedFrameToObject(Napi::Env env, const frames::ParsedFrame& frame
       out.Set("override", frame.override_flag);
       if (frame.has_link_layer_option) out.Set("linkLayerAddress", FormatMac(frame.link_layer_address));
       out.Set("checksumValid", frame.checksum_valid);
+      out.Set("optionsValid", frame.options_valid);
       break;
     default:
       break;

@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "capture_filter.h"
 #include "errors.h"
 #include "fd_watch.h"
 #include "frames_binding.h"
@@ -85,27 +86,11 @@ bool Bind(int fd, int ifindex, uint16_t protocol, Failure* failure) {
   return true;
 }
 
-bool AttachNeighbourFilter(int fd, Failure* failure) {
-  // Offsets count from the Ethernet header (SOCK_RAW): ethertype at 12, IPv6
-  // next header at 14 + 6, ICMPv6 type at 14 + 40. Same program as
-  // `tcpdump -dd 'arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136))'`,
-  // written out so that no libpcap is needed.
-  static const struct sock_filter kProgram[] = {
-      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 6, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 6),
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 0, 4),
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, frames::kIcmpv6NeighbourSolicitation, 1, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, frames::kIcmpv6NeighbourAdvertisement, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0x40000),  // accept, whole frame
-      BPF_STMT(BPF_RET | BPF_K, 0),        // drop
-  };
-  struct sock_fprog program;
-  program.len = sizeof(kProgram) / sizeof(kProgram[0]);
-  program.filter = const_cast<struct sock_filter*>(kProgram);
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
+bool AttachFilter(int fd, const std::vector<sock_filter>& program, Failure* failure) {
+  struct sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(program.size());
+  fprog.filter = const_cast<struct sock_filter*>(program.data());
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0) {
     return Fail(failure, "setsockopt", "SO_ATTACH_FILTER");
   }
   return true;
@@ -214,8 +199,10 @@ LinkArguments ReadLinkArguments(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// Opens, resolves and binds, or throws with nothing left open.
-int OpenBound(Napi::Env env, const LinkArguments& args, bool capture, Link* link) {
+// Opens, resolves and binds, or throws with nothing left open. A capture gets
+// `program` as its filter (it must not be empty).
+int OpenBound(Napi::Env env, const LinkArguments& args, bool capture, Link* link,
+              const std::vector<sock_filter>& program = {}) {
   Failure failure;
   int fd = packet::Open(args.netns, capture, &failure);
   if (fd < 0) ThrowFailure(env, failure);
@@ -225,7 +212,7 @@ int OpenBound(Napi::Env env, const LinkArguments& args, bool capture, Link* link
     ThrowRangeError(env, "link", "'" + link->name + "' is not an Ethernet link (ARPHRD " +
                                      std::to_string(link->hardware_type) + ")");
   }
-  if (ok && capture) ok = packet::AttachNeighbourFilter(fd, &failure);
+  if (ok && capture) ok = packet::AttachFilter(fd, program, &failure);
   if (ok && capture) {
     // Best effort: with receive timestamps a frame's arrival is known even
     // when the event loop reads it late (arrivedAt); without, only `at`.
@@ -238,6 +225,33 @@ int OpenBound(Napi::Env env, const LinkArguments& args, bool capture, Link* link
     ThrowFailure(env, failure);
   }
   return fd;
+}
+
+// addresses: Buffer[] of 4 (IPv4) or 16 (IPv6) bytes -> the per-address
+// program, or an empty one if they do not fit in it.
+std::vector<sock_filter> AddressProgramArgument(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!value.IsArray()) ThrowTypeError(env, "addresses", "must be an array of 4- or 16-byte Buffers");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<frames::Ipv4> v4;
+  std::vector<frames::Ipv6> v6;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsBuffer()) ThrowTypeError(env, "addresses", "must be an array of 4- or 16-byte Buffers");
+    Napi::Buffer<uint8_t> bytes = item.As<Napi::Buffer<uint8_t>>();
+    if (bytes.Length() == 4) {
+      frames::Ipv4 address;
+      memcpy(address.data(), bytes.Data(), 4);
+      v4.push_back(address);
+    } else if (bytes.Length() == 16) {
+      frames::Ipv6 address;
+      memcpy(address.data(), bytes.Data(), 16);
+      v6.push_back(address);
+    } else {
+      ThrowRangeError(env, "addresses", "each address must be 4 or 16 bytes, got " + std::to_string(bytes.Length()));
+    }
+  }
+  return capture_filter::AddressProgram(v4, v6);
 }
 
 void SetLinkProperties(Napi::Object target, const Link& link) {
@@ -261,7 +275,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
     Link link;
-    const int fd = OpenBound(info.Env(), ReadLinkArguments(info), false, &link);
+    const int fd = OpenBound(info.Env(), ReadLinkArguments(info), false, &link, {});
     try {
       SetLinkProperties(info.This().As<Napi::Object>(), link);
     } catch (...) {
@@ -327,8 +341,10 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   int ifindex_ = 0;
 };
 
-// new PacketCapture(link, netns, onFrames): a non-blocking packet socket with
-// the neighbour filter, watched on this environment's loop.
+// new PacketCapture(link, netns, onFrames, addresses?): a non-blocking packet
+// socket with the neighbour filter (or, given `addresses`, an array of 4- and
+// 16-byte Buffers, the per-address filter of capture_filter.h when they fit
+// in it; `addressFilter` says which), watched on this environment's loop.
 // onFrames(error: Error | null, frames?: object[]) is called once per wake-up
 // with every frame that was queued, each stamped with `at`, CLOCK_MONOTONIC ms
 // read right after its recvfrom returned.
@@ -344,13 +360,18 @@ class PacketCapture : public Napi::ObjectWrap<PacketCapture> {
     Napi::Env env = info.Env();
     LinkArguments args = ReadLinkArguments(info);
     if (info.Length() < 3 || !info[2].IsFunction()) ThrowTypeError(env, "onFrames", "must be a function");
+    std::vector<sock_filter> program;
+    if (info.Length() > 3 && !info[3].IsUndefined()) program = AddressProgramArgument(info[3]);
+    const bool address_filter = !program.empty();
+    if (!address_filter) program = capture_filter::NeighbourProgram();
     callback_ = Napi::Persistent(info[2].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "vip-announcer:PacketCapture");
     buffer_.resize(65536);
     Link link;
-    const int fd = OpenBound(env, args, true, &link);
+    const int fd = OpenBound(env, args, true, &link, program);
     try {
       SetLinkProperties(info.This().As<Napi::Object>(), link);
+      info.This().As<Napi::Object>().Set("addressFilter", Napi::Boolean::New(env, address_filter));
     } catch (...) {
       close(fd);  // a throwing constructor gets no destructor call
       throw;

@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/filter.h>
+
 #include <string>
+#include <vector>
 
 #include "frames.h"
 
@@ -38,9 +41,8 @@ bool ResolveLink(int fd, const std::string& name, int index, Link* link, Failure
 // Binds to the link; `protocol` is an ETH_P_* value in host order (0: send only).
 bool Bind(int fd, int ifindex, uint16_t protocol, Failure* failure);
 
-// Accepts ARP and ICMPv6 neighbour solicitations/advertisements (IPv6 header
-// directly followed by ICMPv6), drops everything else in the kernel.
-bool AttachNeighbourFilter(int fd, Failure* failure);
+// Attaches a classic BPF program (capture_filter.h) to the socket.
+bool AttachFilter(int fd, const std::vector<sock_filter>& program, Failure* failure);
 
 // Sends one complete Ethernet frame out of `ifindex`.
 bool Send(int fd, int ifindex, const uint8_t* frame, size_t length, Failure* failure);

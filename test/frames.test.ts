@@ -155,6 +155,7 @@ t.test('parser round trips', async (t) => {
     override: true,
     linkLayerAddress: '0a:1b:2c:3d:4e:5f',
     checksumValid: true,
+    optionsValid: true,
   })
   t.match(parseFrame(neighbourSolicitation(MAC, VIP6)), {
     kind: 'neighbour-solicitation',
@@ -176,7 +177,13 @@ t.test('parser: 802.1Q tag, bad checksum, odd options, other traffic', async (t)
 
   const zeroLengthOption = Buffer.from(neighbourAdvertisement(MAC, VIP6))
   zeroLengthOption[79] = 0 // option length 0 is malformed: stop reading options
-  t.match(parseFrame(zeroLengthOption), { kind: 'neighbour-advertisement', linkLayerAddress: undefined })
+  t.match(parseFrame(zeroLengthOption), { kind: 'neighbour-advertisement', linkLayerAddress: undefined, optionsValid: false })
+  t.match(parseFrame(neighbourSolicitation(MAC, VIP6)), { optionsValid: true }, 'no options at all is well formed')
+  // Options must fill the message exactly: a payload 4 bytes longer leaves a stub (checksum fixed up).
+  const stub = Buffer.concat([neighbourAdvertisement(MAC, VIP6).subarray(0, 86), Buffer.alloc(4)])
+  stub.writeUInt16BE(36, 18)
+  stub.writeUInt16BE(icmpv6Checksum(stub), 56)
+  t.match(parseFrame(stub), { kind: 'neighbour-advertisement', checksumValid: true, linkLayerAddress: MAC, optionsValid: false })
 
   const ipv4 = Buffer.concat([hex('ffffffffffff 020000000001 0800'), Buffer.alloc(46)])
   t.same(parseFrame(ipv4), {

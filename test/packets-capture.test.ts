@@ -6,7 +6,8 @@ import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
 import { twoNeighbours } from './lab/topologies'
 import { FrameCapture, probeAddress, type CapturedFrame } from '../src/net/capture'
 import { PacketSocket } from '../src/net/packets'
-import { gratuitousArp, neighbourAdvertisement } from '../src/net/frames'
+import { arpProbe, gratuitousArp, ipv6Bytes, neighbourAdvertisement, neighbourSolicitation } from '../src/net/frames'
+import { arpFrame, vlanTagged, withIpv6Source } from './support/frames'
 import { monotonicNow } from '../src/clock'
 import { buildDir } from '../src/net/binding'
 
@@ -129,6 +130,67 @@ t.test('the kernel filter passes only ARP and neighbour discovery', namespaceTes
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.ok(kinds.length > 0, `ARP/ND that the pings caused was captured (${kinds.join(', ')})`)
   t.notOk(kinds.includes('other'), 'no echo requests or replies got through')
+})
+
+t.test('an address filter passes only frames that claim those addresses, and none from another VLAN', namespaceTestOptions(), async (t) => {
+  const { a, b } = topology(t)
+  const aMac = a.mac('eth0')
+  const filtered = FrameCapture.open({ link: 'eth0', netns: b.path, addresses: [VIP4, VIP6] })
+  t.teardown(() => filtered.close())
+  const all = FrameCapture.open({ link: 'eth0', netns: b.path }) // the control: every ARP / ND frame
+  t.teardown(() => all.close())
+  t.equal(filtered.addressFilter, true)
+  t.equal(all.addressFilter, false)
+  const socket = PacketSocket.open({ link: 'eth0', netns: a.path })
+  t.teardown(() => socket.close())
+
+  const other6 = '2001:db8::101'
+  const cases: Array<[string, Buffer, boolean]> = [
+    ['gratuitous ARP for the VIP', gratuitousArp('request', aMac, VIP4), true],
+    ['ARP reply from the VIP', arpFrame({ op: 2, senderMac: aMac, senderIp: VIP4, targetIp: '192.0.2.2' }), true],
+    ['gratuitous ARP for another address', gratuitousArp('request', aMac, '192.0.2.101'), false],
+    ['ARP request asking for the VIP', arpFrame({ senderMac: aMac, senderIp: '192.0.2.1', targetIp: VIP4 }), false],
+    ['ARP probe for the VIP', arpProbe(aMac, VIP4), false],
+    ['advertisement for the VIP', neighbourAdvertisement(aMac, VIP6), true],
+    ['advertisement for another address', neighbourAdvertisement(aMac, other6), false],
+    ['DAD solicitation for the VIP', neighbourSolicitation(aMac, VIP6), false],
+    ['solicitation from the VIP', withIpv6Source(neighbourSolicitation(aMac, '2001:db8::2'), ipv6Bytes(VIP6)), true],
+    ['solicitation from another address', withIpv6Source(neighbourSolicitation(aMac, '2001:db8::2'), ipv6Bytes(other6)), false],
+    ['gratuitous ARP for the VIP on VLAN 42', vlanTagged(gratuitousArp('reply', aMac, VIP4), 42), false],
+    ['gratuitous ARP for the VIP, priority-tagged (VLAN 0)', vlanTagged(gratuitousArp('reply', aMac, VIP4), 0x6000), true],
+  ]
+  // Each frame marked where no parser looks, to be told apart on arrival: ARP
+  // in its padding, IPv6 in the flow label (outside the checksum; the bridge
+  // trims IPv6 frames to their payload length, padding and all).
+  const marked = cases.map(([, frame], i) => {
+    const copy = Buffer.concat([frame, Buffer.alloc(Math.max(0, 90 - frame.length))])
+    if (frame.readUInt16BE(12) === 0x86dd) copy[17] = 0xa0 + i
+    else copy[copy.length - 1] = 0xa0 + i
+    return copy
+  })
+  const mark = (f: CapturedFrame) => (f.ethertype === 0x86dd ? f.raw[17] : f.raw[f.raw.length - 1]) - 0xa0
+  const everything = collect(all, (f) => f.source === aMac && !f.outgoing, cases.length)
+  const passed: number[] = []
+  filtered.on('frame', (f) => {
+    if (f.source === aMac) passed.push(mark(f))
+  })
+  for (const frame of marked) socket.send(frame)
+  const control = await everything
+  t.equal(control.length, cases.length, 'the unfiltered capture saw every frame (the VLAN tag moved to metadata)')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(
+    passed.map((i) => cases[i][0]),
+    cases.filter(([, , pass]) => pass).map(([name]) => name),
+    'the address filter passed exactly the claims, in order',
+  )
+
+  // More addresses than the kernel program holds: all ARP / ND again, in user space's hands.
+  const many = Array.from({ length: 17 }, (_, i) => `198.51.100.${i + 1}`)
+  const fallback = FrameCapture.open({ link: 'eth0', netns: b.path, addresses: many })
+  t.equal(fallback.addressFilter, false)
+  fallback.close()
+  t.throws(() => FrameCapture.open({ link: 'eth0', netns: b.path, addresses: [] }), { name: 'TypeError', message: /^addresses: / })
+  t.throws(() => FrameCapture.open({ link: 'eth0', netns: b.path, addresses: ['nope'] }), { name: 'TypeError', message: /^addresses\[0\]: / })
 })
 
 t.test('outgoing frames are flagged; close stops delivery', namespaceTestOptions(), async (t) => {

@@ -5,7 +5,8 @@
 #   native/fuzz/run.sh netlink|frames [seconds=60] [extra libFuzzer flags...]
 #
 #   netlink  the rtnetlink decoders and the extended-ACK parser (netlink_fuzz.cc)
-#   frames   the frame parser, and builder -> parser round trips (frames_fuzz.cc)
+#   frames   the frame parser, builder -> parser round trips and the capture
+#            filters against a reference BPF interpreter (frames_fuzz.cc)
 #
 # Artifacts go to build/fuzz/TARGET/ (corpus/, crash-* files on failure).
 set -euo pipefail
@@ -13,8 +14,8 @@ cd "$(dirname "$0")/../.."
 target="${1:-}"
 case "$target" in
   netlink) sources=(native/fuzz/netlink_fuzz.cc native/netlink.cc native/nlsocket.cc native/netns.cc); max_len=4096 ;;
-  frames) sources=(native/fuzz/frames_fuzz.cc native/frames.cc); max_len=256 ;;
-  -h|--help|"") sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; [ -n "$target" ]; exit ;;
+  frames) sources=(native/fuzz/frames_fuzz.cc native/frames.cc native/capture_filter.cc); max_len=256 ;;
+  -h|--help|"") sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; [ -n "$target" ]; exit ;;
   *) echo "unknown fuzz target '$target' (netlink or frames)" >&2; exit 2 ;;
 esac
 seconds="${2:-60}"

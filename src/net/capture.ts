@@ -43,6 +43,7 @@ interface NativeCapture {
   ifindex: number
   name: string
   mac: string
+  addressFilter: boolean
   close(): void
   readonly closed: boolean
 }
@@ -52,15 +53,30 @@ const NativeCapture = (
       link: LinkRef,
       netns: string | undefined,
       onFrames: (error: Error | null, frames?: CapturedFrame[]) => void,
+      addresses?: Buffer[],
     ) => NativeCapture
   }
 ).PacketCapture
 
+/** Where to capture, and optionally which addresses only. */
+export interface FrameCaptureOptions extends PacketSocketOptions {
+  /**
+   * Deliver only the frames that can show a host claiming one of these
+   * addresses: ARP whose sender IP is one of them, neighbour advertisements
+   * for one of them (target) and neighbour solicitations from one of them
+   * (IPv6 source); frames whose 802.1Q tag carries a VLAN id other than 0
+   * (another VLAN, seen on a trunk's untagged interface) are dropped too. The
+   * kernel filter holds up to 16 addresses per family; with more, the capture
+   * falls back to all ARP and neighbour discovery (`addressFilter` false).
+   */
+  addresses?: string[]
+}
+
 /**
  * Captures ARP and ICMPv6 neighbour solicitations/advertisements on one link
- * (a classic BPF filter drops everything else in the kernel). Runs on the event
- * loop of the thread that opened it; keeps that loop alive until close().
- * Needs CAP_NET_RAW.
+ * (a classic BPF filter drops everything else in the kernel; with `addresses`,
+ * everything not about those addresses). Runs on the event loop of the thread
+ * that opened it; keeps that loop alive until close(). Needs CAP_NET_RAW.
  */
 export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameCaptureEvents>) {
   private constructor() {
@@ -74,8 +90,15 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
    * like `PacketSocket.open`: EPERM without CAP_NET_RAW, ENODEV for an unknown
    * interface, TypeError/RangeError for invalid options.
    */
-  static open(options: PacketSocketOptions): FrameCapture {
+  static open(options: FrameCaptureOptions): FrameCapture {
     validateLinkOptions(options)
+    let addresses: Buffer[] | undefined
+    if (options.addresses !== undefined) {
+      if (!Array.isArray(options.addresses) || options.addresses.length === 0) {
+        throw new TypeError(`addresses: expected a non-empty array of IP addresses, got ${JSON.stringify(options.addresses)}`)
+      }
+      addresses = options.addresses.map((ip, i) => (typeof ip === 'string' && isIPv4(ip) ? ipv4Bytes(ip, `addresses[${i}]`) : ipv6Bytes(ip, `addresses[${i}]`)))
+    }
     const capture = new FrameCapture()
     capture.socket = new NativeCapture(options.link, options.netns, (error, frames) => {
       if (error) {
@@ -86,7 +109,7 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
         if (capture.socket.closed) break // a listener closed it mid-batch
         capture.emit('frame', frame)
       }
-    })
+    }, addresses)
     return capture
   }
 
@@ -105,6 +128,10 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
   /** True once `close()` ran. */
   get closed(): boolean {
     return this.socket.closed
+  }
+  /** True when the kernel filter passes only frames about `addresses` (see FrameCaptureOptions). */
+  get addressFilter(): boolean {
+    return this.socket.addressFilter
   }
 
   /** Stops capturing. Idempotent; no 'frame' event follows. */

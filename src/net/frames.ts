@@ -64,6 +64,11 @@ export interface NeighbourFrame extends EthernetFields {
   linkLayerAddress?: string
   /** Whether the ICMPv6 checksum over the pseudo-header is right. */
   checksumValid: boolean
+  /**
+   * Whether the options are well formed: each has a length above 0 and
+   * together they fill the message exactly (Linux drops the message otherwise).
+   */
+  optionsValid: boolean
 }
 
 /** Anything else, or a frame too short or malformed to classify. */

@@ -110,6 +110,14 @@ export class PacketSocket {
     this.socket.send(frame)
   }
 
+  /**
+   * Reads the interface's name and MAC again (two ioctls) and returns them;
+   * `mac` and `name` show the new values afterwards.
+   */
+  readLink(): BoundLink {
+    return { ...this.refresh() }
+  }
+
   /** Closes the socket. Idempotent. */
   close(): void {
     this.socket.close()
