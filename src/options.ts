@@ -2,8 +2,9 @@
 // checked at construction, so a bad option never leaves a half-configured host.
 import ipaddr from 'ipaddr.js'
 import type { LeaderElector } from './elector'
-import { invalidValue, networkAddress, outOfRange, parseAddress, parseCidr, validateInteger, validateLinkName } from './net/validate'
+import { invalidType, invalidValue, networkAddress, outOfRange, parseAddress, parseCidr, validateInteger, validateLinkName } from './net/validate'
 import type { Logger } from './logger'
+import type { ConflictPolicy } from './conflict'
 import { resolveSchedule, type AnnounceScheduleOptions, type ResolvedSchedule } from './schedule'
 
 /**
@@ -74,6 +75,26 @@ export interface VipAnnouncerOptions {
   cleanStaleOnStart?: boolean
   /** pino/console-shaped logger; default silent. */
   logger?: Logger
+  /**
+   * Address-conflict detection while leader (docs/conflicts.md): what to do
+   * when another host answers for the VIP, and how often to probe for one.
+   */
+  conflict?: ConflictOptions
+}
+
+/** Address-conflict handling (docs/conflicts.md). */
+export interface ConflictOptions {
+  /**
+   * 'yield' (default): another host claiming the VIP makes this replica give
+   * it up and report the conflict. 'defend': keep it and announce again, at
+   * most once per DEFEND_INTERVAL_MS (10 s, RFC 5227 §2.4).
+   */
+  policy?: ConflictPolicy
+  /**
+   * Probe for other holders every this many ms while leader: 0 to 60000,
+   * default 500; 0 leaves only passive watching.
+   */
+  probeIntervalMs?: number
 }
 
 export interface ResolvedVip {
@@ -104,6 +125,10 @@ export interface ResolvedOptions {
   protocol: number
   fenceMarginMs: number
   cleanStaleOnStart: boolean
+  /** `conflict.policy`, default 'yield'. */
+  conflictPolicy: ConflictPolicy
+  /** `conflict.probeIntervalMs`, default 500 (0: passive only). */
+  probeIntervalMs: number
 }
 
 // Addresses, prefixes, interface names and integers are checked by the same
@@ -176,6 +201,7 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
   if (table === 253 || table === 254 || table === 255) {
     outOfRange('routing.table', table, 'a dedicated table: 253-255 are the kernel\'s default/main/local')
   }
+  const conflict = resolveConflictOptions(options.conflict)
   return {
     vips,
     interface: iface,
@@ -189,5 +215,19 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
     protocol: validateInteger(routing.protocol ?? 118, 'routing.protocol', 5, 255),
     fenceMarginMs: validateInteger(options.fenceMarginMs ?? 200, 'fenceMarginMs', 0, 60_000),
     cleanStaleOnStart: options.cleanStaleOnStart ?? true,
+    ...conflict,
   }
+}
+
+/** Default `conflict.probeIntervalMs`: a silent holder of the VIP is found well within a second. */
+export const DEFAULT_PROBE_INTERVAL_MS = 500
+
+function resolveConflictOptions(value: unknown): Pick<ResolvedOptions, 'conflictPolicy' | 'probeIntervalMs'> {
+  if (value === undefined) return { conflictPolicy: 'yield', probeIntervalMs: DEFAULT_PROBE_INTERVAL_MS }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    invalidType('conflict', "an object such as { policy: 'yield', probeIntervalMs: 500 }", value)
+  }
+  const { policy = 'yield', probeIntervalMs = DEFAULT_PROBE_INTERVAL_MS } = value as ConflictOptions
+  if (policy !== 'yield' && policy !== 'defend') invalidValue('conflict.policy', policy, "must be 'yield' or 'defend'")
+  return { conflictPolicy: policy, probeIntervalMs: validateInteger(probeIntervalMs, 'conflict.probeIntervalMs', 0, 60_000) }
 }

@@ -19,6 +19,12 @@ t.test('good options resolve with defaults', async (t) => {
   t.same(v6.vips.map((v) => v.prefixLength), [32, 128])
   t.equal(v6.gateways[1].subnet, '2001:db8::/64')
   t.same(resolveOptions({ ...good, gateway: undefined }).gateways, [])
+  t.equal(r.conflictPolicy, 'yield', 'conflicts: yield by default')
+  t.equal(r.probeIntervalMs, 500, 'probe every 500 ms by default')
+  const defend = resolveOptions({ ...good, conflict: { policy: 'defend', probeIntervalMs: 0 } })
+  t.match(defend, { conflictPolicy: 'defend', probeIntervalMs: 0 })
+  t.match(resolveOptions({ ...good, conflict: {} }), { conflictPolicy: 'yield', probeIntervalMs: 500 })
+  t.match(resolveOptions({ ...good, conflict: { probeIntervalMs: 60_000 } }), { conflictPolicy: 'yield', probeIntervalMs: 60_000 })
 })
 
 const cases: Array<[string, Partial<VipAnnouncerOptions> | Record<string, unknown>, RegExp]> = [
@@ -49,6 +55,12 @@ const cases: Array<[string, Partial<VipAnnouncerOptions> | Record<string, unknow
   ['bad repeat interval', { announce: { repeatIntervalMs: 1 } }, /^announce.repeatIntervalMs: /],
   ['bad refresh', { announce: { refreshIntervalMs: 50 } }, /^announce.refreshIntervalMs: /],
   ['negative fence margin', { fenceMarginMs: -1 }, /^fenceMarginMs: /],
+  ['conflict not an object', { conflict: 'yield' }, /^conflict: expected an object/],
+  ['unknown conflict policy', { conflict: { policy: 'fight' } }, /^conflict\.policy: "fight" must be 'yield' or 'defend'/],
+  ['probe interval too long', { conflict: { probeIntervalMs: 60_001 } }, /^conflict\.probeIntervalMs: 60001 is out of range \(an integer from 0 to 60000\)/],
+  ['probe interval negative', { conflict: { probeIntervalMs: -5 } }, /^conflict\.probeIntervalMs: /],
+  ['probe interval fractional', { conflict: { probeIntervalMs: 2.5 } }, /^conflict\.probeIntervalMs: /],
+  ['probe interval as text', { conflict: { probeIntervalMs: '500' } }, /^conflict\.probeIntervalMs: expected an integer/],
 ]
 
 for (const [name, patch, message] of cases) {

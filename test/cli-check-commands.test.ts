@@ -26,6 +26,9 @@ t.test('help and version', async (t) => {
   const { out, run } = capture()
   t.equal(await run('--help'), 0)
   t.match(out.stdout, /^Usage: vip-announcer <command> \[options\]/)
+  out.stdout = ''
+  t.equal(await run('run', '--help'), 0)
+  t.match(out.stdout, /--conflict-policy yield\|defend\n[^]*RFC 5227[^]*--probe-interval-ms N\n[^]*default 500/)
   for (const command of ['run', 'check', 'lab']) {
     out.stdout = ''
     t.equal(await run(command, '--help'), 0)
@@ -70,6 +73,12 @@ t.test('usage errors exit 2 with a message and a pointer to help', async (t) => 
     [['run', '--config', 'a', '--elector', 'etcd:http://192.0.2.5:2379,https://192.0.2.6:2379'], /mixes http:\/\/ and https:\/\//],
     [['run', '--config', 'a', '--identity', 'two words'], /--identity "two words"/],
     [['run', '--config', 'a', '--netns', '..'], /--netns "\.\."/],
+    [['run', '--config', 'a', '--conflict-policy', 'fight'], /--conflict-policy "fight": expected 'yield' \(give the VIP up\) or 'defend'/],
+    [['run', '--config', 'a', '--conflict-policy'], /option '--conflict-policy' needs a value/],
+    [['run', '--config', 'a', '--probe-interval-ms', '60001'], /--probe-interval-ms "60001": expected an integer number of milliseconds from 0 to 60000/],
+    [['run', '--config', 'a', '--probe-interval-ms', '1.5'], /--probe-interval-ms "1\.5"/],
+    [['run', '--config', 'a', '--probe-interval-ms', '-1'], /option '--probe-interval-ms' needs a value/],
+    [['run', '--config', 'a', '--probe-intervall-ms', '5'], /unknown option '--probe-intervall-ms' for 'run' \(did you mean '--probe-interval-ms'\?\)/],
   ]
   for (const [argv, message] of cases) {
     const { out, run } = capture()
@@ -102,6 +111,11 @@ t.test('run: flags become typed options for the injected runCommand', async (t) 
     json: true,
     identity: 'replica-0',
   })
+  t.notOk('conflictPolicy' in received[0] || 'probeIntervalMs' in received[0], 'no conflict flags: the library defaults apply')
+  t.equal(await run('run', '-c', fixture('kube-vip.yaml'), '--conflict-policy', 'defend', '--probe-interval-ms', '0'), 0)
+  t.match(received[2], { conflictPolicy: 'defend', probeIntervalMs: 0 })
+  t.equal(await run('run', '-c', fixture('kube-vip.yaml'), '--conflict-policy=yield', '--probe-interval-ms=250'), 0)
+  t.match(received[3], { conflictPolicy: 'yield', probeIntervalMs: 250 })
   t.equal(out.stderr, '')
 })
 

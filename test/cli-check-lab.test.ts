@@ -175,6 +175,20 @@ t.test('check in namespaces', namespaceTestOptions(), async (t) => {
     const result = runCli(['check', '--config', config('good.yaml', '192.0.2.100:8443', 'eth0', '192.0.2.1/24'), '--netns', cp.path])
     t.equal(result.status, 0)
     t.match(result.line('addresses'), /^WARN .*already configured here \(192\.0\.2\.100\/32 on eth0\)/)
+    t.match(result.line('vip-free'), /^WARN {2}vip-free +not probed: the VIP is configured on this host \(see addresses\)/)
+  })
+
+  t.test('IPv6: every other host answering for the VIP is named', async (t) => {
+    const { lab, sw, cp, config } = topology(t, { v6: true })
+    const squatters = [lab.host('sq1'), lab.host('sq2')]
+    for (const host of squatters) lab.plug(host, 'eth0', sw, { addresses: ['2001:db8::100/64'] })
+    const result = runCli(['check', '--config', config('v6.yaml', '[2001:db8::100]:8443', 'eth0', '2001:db8::1/64'), '--netns', cp.path])
+    t.equal(result.status, 1)
+    const macs = squatters.map((h) => h.mac('eth0'))
+    t.match(result.line('vip-free'), /^FAIL {2}vip-free +2001:db8::100 is already answered on eth0 by (\S+), (\S+): 2 other hosts hold the VIP$/)
+    const named = /by (\S+), (\S+):/.exec(result.line('vip-free'))?.slice(1, 3) ?? []
+    t.same(named.sort(), [...macs].sort(), 'both MACs, as ip link shows them')
+    t.match(result.fix('vip-free'), /^find the hosts with MACs /)
   })
 
   t.test('sysctls that break ARP failover: the printed fix repairs them', async (t) => {

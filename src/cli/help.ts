@@ -43,6 +43,15 @@ Options:
                         under /run/netns)
       --identity ID     Candidate identity (default: the host name)
       --json            Log one JSON object per line (default: text lines)
+      --conflict-policy yield|defend
+                        When another host answers for the VIP while this
+                        replica leads: yield (default) gives the VIP up and
+                        logs the conflict; defend keeps it and announces
+                        again, at most once per 10 s (RFC 5227)
+      --probe-interval-ms N
+                        Probe for other holders of the VIP every N ms while
+                        leader (ARP probe / DAD solicitation; default 500,
+                        0 to 60000; 0 = only watch passively)
   -h, --help            Show this help
 
 Logs one line per state change (leader, follower, fenced, restored, link).
@@ -59,7 +68,7 @@ Preflight report, one line per check (PASS, WARN or FAIL) with the fix:
   interface      exists, is up, has carrier, is Ethernet
   addresses      whether the VIP is already configured on this host
   packet-socket  an AF_PACKET socket can be opened on the interface
-  vip-free       no other host answers ARP for the VIP
+  vip-free       no other host answers ARP / ND for the VIP
   sysctl ...     arp_ignore, arp_announce, rp_filter, arp_accept (IPv4);
                  disable_ipv6, accept_dad (IPv6)
   gateway        the gateway answers on the interface

@@ -30,6 +30,10 @@ export interface RunArgs {
   identity: string
   /** Log one JSON object per line instead of text (`--json`). */
   json: boolean
+  /** `--conflict-policy`: what the leader does when another host claims the VIP; absent = the library default ('yield'). */
+  conflictPolicy?: 'yield' | 'defend'
+  /** `--probe-interval-ms`: conflict probes every N ms while leader (0: passive only); absent = the library default (500). */
+  probeIntervalMs?: number
 }
 
 /** What `runCommand` receives: the flags and the validated kube-vip options. */
@@ -62,6 +66,8 @@ export function parseRunArgs(args: string[]): RunArgs {
     netns: { type: 'string' },
     identity: { type: 'string' },
     json: { type: 'boolean' },
+    'conflict-policy': { type: 'string' },
+    'probe-interval-ms': { type: 'string' },
   })
   return {
     configPath: requireConfig('run', flags.config),
@@ -69,7 +75,22 @@ export function parseRunArgs(args: string[]): RunArgs {
     elector: flags.elector === undefined ? DEFAULT_ELECTOR : parseElector(flags.elector),
     ...(flags.netns !== undefined ? { netns: parseNetns('run', flags.netns) } : {}),
     identity: parseIdentity(flags.identity ?? hostname()),
+    ...(flags['conflict-policy'] !== undefined ? { conflictPolicy: parseConflictPolicy(flags['conflict-policy']) } : {}),
+    ...(flags['probe-interval-ms'] !== undefined ? { probeIntervalMs: parseProbeInterval(flags['probe-interval-ms']) } : {}),
   }
+}
+
+function parseConflictPolicy(text: string): 'yield' | 'defend' {
+  if (text === 'yield' || text === 'defend') return text
+  throw new UsageError(`--conflict-policy ${JSON.stringify(text)}: expected 'yield' (give the VIP up) or 'defend' (keep announcing, at most every 10 s)`, 'run')
+}
+
+function parseProbeInterval(text: string): number {
+  const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN
+  if (!(value >= 0 && value <= 60_000)) {
+    throw new UsageError(`--probe-interval-ms ${JSON.stringify(text)}: expected an integer number of milliseconds from 0 to 60000 (0: passive watching only)`, 'run')
+  }
+  return value
 }
 
 export function parseLabArgs(args: string[]): LabCommandOptions {

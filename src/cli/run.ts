@@ -53,6 +53,7 @@ export async function runCommand(options: RunCommandOptions, io: RunIo = { stdou
     elector,
     netns: options.netns,
     logger,
+    conflict: { policy: options.conflictPolicy, probeIntervalMs: options.probeIntervalMs },
   })
   logger.info({ config: options.configPath, elector: options.elector.kind, identity: options.identity }, 'starting')
   // State changes are logged by the announcer; these add the network-facing events.

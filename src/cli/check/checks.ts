@@ -4,7 +4,7 @@ import { statfs, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { ConfigError, formatConfigIssue, loadVclusterConfig, type EnabledVipConfig, type VclusterVipConfig } from '../../config'
 import { hasCapability, type CapabilityName } from './capabilities'
-import { NotChecked, type HostProbe, type ProbedLink } from './probe'
+import { NotChecked, type HostProbe, type ProbedAddress, type ProbedLink } from './probe'
 import type { CheckResult } from './result'
 import { sysctlChecks, sysctlKeys } from './sysctl'
 
@@ -137,11 +137,13 @@ async function hostChecks(config: EnabledVipConfig, netns: string | undefined, p
     })
     return
   }
-  results.push(await addressesCheck(config, probe))
+  const addresses = await probe.listAddresses()
+  results.push(addressesCheck(config, addresses))
   results.push(await packetSocketCheck(iface, link, probe))
 
   const usable = link !== undefined && link.up && link.carrier
-  const [vipFree, gateway] = await Promise.all([vipFreeCheck(config, usable, probe), gatewayCheck(config, usable, probe)])
+  const heldHere = addresses.some((a) => a.address === config.vip)
+  const [vipFree, gateway] = await Promise.all([vipFreeCheck(config, usable, heldHere, probe), gatewayCheck(config, usable, probe)])
   results.push(vipFree)
 
   const values = await probe.readSysctls(sysctlKeys(config.family, iface))
@@ -171,9 +173,8 @@ async function interfaceCheck(iface: string, link: ProbedLink | undefined, probe
   return { id, status: 'PASS', summary: `${described} is up with carrier` }
 }
 
-async function addressesCheck(config: EnabledVipConfig, probe: HostProbe): Promise<CheckResult> {
+function addressesCheck(config: EnabledVipConfig, addresses: ProbedAddress[]): CheckResult {
   const id = 'addresses'
-  const addresses = await probe.listAddresses()
   const holding = addresses.filter((a) => a.address === config.vip)
   const onInterface = addresses.filter((a) => a.link === config.interface && a.family === config.family && a.scope !== 'link')
   const own = onInterface.filter((a) => a.address !== config.vip).map((a) => `${a.address}/${a.prefixLength}`)
@@ -209,17 +210,25 @@ async function packetSocketCheck(iface: string, link: ProbedLink | undefined, pr
   }
 }
 
-async function vipFreeCheck(config: EnabledVipConfig, usable: boolean, probe: HostProbe): Promise<CheckResult> {
+// The announcer's conflict probe (ConflictDetector), once: an RFC 5227 ARP
+// probe / DAD solicitation for the VIP, three times over PROBE_TIMEOUT_MS.
+async function vipFreeCheck(config: EnabledVipConfig, usable: boolean, heldHere: boolean, probe: HostProbe): Promise<CheckResult> {
   const id = 'vip-free'
   if (!usable) return { id, status: 'WARN', summary: `not checked: ${config.interface} is not up with carrier` }
+  if (heldHere) {
+    return { id, status: 'WARN', summary: `not probed: the VIP is configured on this host (see addresses); a running leader watches for other holders itself` }
+  }
   try {
-    const { answeredBy } = await probe.probeAddress({ link: config.interface, ip: config.vip, timeoutMs: PROBE_TIMEOUT_MS })
-    if (!answeredBy) return { id, status: 'PASS', summary: `nobody answered for ${config.vip} on ${config.interface} within ${PROBE_TIMEOUT_MS / 1000} s` }
+    const macs = await probe.probeConflicts({ link: config.interface, vip: config.vip, timeoutMs: PROBE_TIMEOUT_MS })
+    if (macs.length === 0) {
+      return { id, status: 'PASS', summary: `nobody answered for ${config.vip} on ${config.interface} within ${PROBE_TIMEOUT_MS / 1000} s` }
+    }
+    const list = macs.join(', ')
     return {
       id,
       status: 'FAIL',
-      summary: `${config.vip} is already answered on ${config.interface} by ${answeredBy}: another host holds the VIP`,
-      fix: `find the host with MAC ${answeredBy}; if it is not the current leader of this vCluster (a static address, kube-vip or keepalived), remove the VIP there or choose a free address in controlPlane.endpoint`,
+      summary: `${config.vip} is already answered on ${config.interface} by ${list}: ${macs.length === 1 ? 'another host holds' : `${macs.length} other hosts hold`} the VIP`,
+      fix: `find the host${macs.length === 1 ? '' : 's'} with MAC${macs.length === 1 ? '' : 's'} ${list}; if ${macs.length === 1 ? 'it is' : 'one is'} not the current leader of this vCluster (a static address, kube-vip or keepalived), remove the VIP there or choose a free address in controlPlane.endpoint`,
     }
   } catch (error) {
     if (error instanceof NotChecked) return { id, status: 'WARN', summary: `not checked: ${error.message}` }

@@ -91,6 +91,12 @@ export function createIpProbe(netns?: string): HostProbe {
       throw new NotChecked(`arping failed: ${out.stderr.trim().split('\n')[0] || `exit code ${out.code}`}`)
     },
 
+    async probeConflicts({ link, vip, timeoutMs }) {
+      // arping reports the first answer only.
+      const { answeredBy } = await this.probeAddress({ link, ip: vip, timeoutMs })
+      return answeredBy ? [answeredBy] : []
+    },
+
     async close() {},
   }
 }

@@ -2,7 +2,9 @@
 // hardware type, addresses, sysctls inside the namespace), the library's own
 // native layer for what it must do the way the announcer will: open an
 // AF_PACKET socket on the link and send an RFC 5227 probe for the VIP (IPv6:
-// a DAD neighbour solicitation).
+// a DAD neighbour solicitation). The VIP is probed by the announcer's own
+// ConflictDetector, the gateway by probeAddress.
+import { ConflictDetector } from '../../conflict'
 import { probeAddress } from '../../net/capture'
 import { PacketSocket } from '../../net/packets'
 import { createIpProbe } from './ip-probe'
@@ -22,6 +24,25 @@ export function createNativeProbe(netns?: string): HostProbe {
         // Not an Ethernet link, or no CAP_NET_RAW: the interface and
         // capabilities checks report the cause; this one just can't tell.
         throw new NotChecked(`probe not sent: ${(error as Error).message}`)
+      }
+    },
+    async probeConflicts({ link, vip, timeoutMs }) {
+      // The announcer's own detector, for one round: three probes spread
+      // over the timeout so one lost frame does not hide a holder.
+      const detector = new ConflictDetector({ link, netns, vips: [vip], probeIntervalMs: 0, probeTimeoutMs: timeoutMs, probeCount: 3 })
+      detector.on('error', () => {}) // a capture error shows as a failed probe below
+      try {
+        detector.start()
+      } catch (error) {
+        throw new NotChecked(`probe not sent: ${(error as Error).message}`)
+      }
+      try {
+        const answers = await detector.probe()
+        return answers.get(detector.vips[0]) ?? []
+      } catch (error) {
+        throw new NotChecked(`probe not sent: ${(error as Error).message}`)
+      } finally {
+        detector.stop()
       }
     },
   }

@@ -41,5 +41,12 @@ export interface HostProbe {
    * Throws NotChecked when no probe can be sent.
    */
   probeAddress(options: { link: string; ip: string; timeoutMs: number }): Promise<{ answeredBy?: string }>
+  /**
+   * The conflict probe the announcer uses (ConflictDetector.probe): asks who
+   * has `vip` on `link` for `timeoutMs` and returns every MAC other than
+   * this host's that answered or announced it (empty: nobody). Throws
+   * NotChecked when no probe can be sent.
+   */
+  probeConflicts(options: { link: string; vip: string; timeoutMs: number }): Promise<string[]>
   close(): Promise<void>
 }
