@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events'
 import type TypedEmitter from 'typed-emitter'
 import { monotonicNow } from './clock'
 import type { Lease, LeaderElector } from './elector'
+import { ConflictDetector, DEFEND_INTERVAL_MS, type ConflictEvent } from './conflict'
 import { Footprint, cleanStale } from './footprint'
 import { GuardProcess, createLifeline, type Lifeline } from './guard'
 import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from './kernel-lifetime'
@@ -69,6 +70,15 @@ export type AnnouncerEvents = {
   announced: (event: AnnouncedEvent) => void
   /** A VIP removed from outside was put back. */
   restored: (event: { vip: string; delayMs: number }) => void
+  /**
+   * Another host answers for a VIP (docs/conflicts.md): `mac` is its MAC,
+   * `since` the CLOCK_MONOTONIC ms of the first evidence. With the 'yield'
+   * policy the VIP is given up ('follower', reason 'conflict: …') until
+   * nobody else answers; with 'defend' it is kept and announced again.
+   */
+  conflict: (event: { vip: string; mac: string; since: number; policy: 'yield' | 'defend' }) => void
+  /** That host no longer answers for that VIP (after 'conflict'); `remaining` conflicts are still known. */
+  'conflict-cleared': (event: { vip: string; mac: string; remaining: number }) => void
   /** Interface state: 'missing' (waiting for it), 'present', 'down' (no carrier), 'up', 'gone'. */
   link: (event: { interface: string; state: 'missing' | 'present' | 'down' | 'up' | 'gone' }) => void
   /** The guard removed the VIP because the lease deadline passed unrenewed. */
@@ -97,6 +107,10 @@ export interface AnnouncerStats {
   restores: number
   /** Times the guard process removed the VIP because the lease was not renewed in time. */
   fences: number
+  /** Other hosts found answering for a VIP (one per VIP and MAC until it clears). */
+  conflicts: number
+  /** Defensive announcements sent under the 'defend' policy. */
+  defenses: number
   /** Errors reported, whether or not an 'error' listener was attached. */
   errors: number
   /** From the elector's verdict to the first announcement frame of the last takeover, ms; undefined before the first. */
@@ -162,7 +176,15 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private deadlineTimer: NodeJS.Timeout | undefined
   private rewarmTimer: NodeJS.Timeout | undefined
   private readonly schedules = new Map<string, AnnounceSchedule>()
-  private readonly stats = { transitions: 0, framesSent: 0, restores: 0, fences: 0, errors: 0, lastTakeoverMs: undefined as number | undefined }
+  private readonly stats = { transitions: 0, framesSent: 0, restores: 0, fences: 0, conflicts: 0, defenses: 0, errors: 0, lastTakeoverMs: undefined as number | undefined }
+  /** Watches for other hosts answering for the VIPs while this replica leads (or yields to one). */
+  private detector: ConflictDetector | undefined
+  /** Leader by the elector's word, but the VIP given up to another host that answers for it ('yield'). */
+  private yielded = false
+  private startedAt = 0
+  private tookOnce = false
+  private readonly lastDefense = new Map<string, number>()
+  private defendTimer: NodeJS.Timeout | undefined
   private readonly onElected = (lease: Lease) => this.handleElected(lease)
   private readonly onRenewed = (lease: Lease) => this.handleRenewed(lease)
   private readonly onDeposed = (reason: string) => this.handleDeposed(reason)
@@ -272,6 +294,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.elector.on('deposed', this.onDeposed)
     this.elector.on('error', this.onElectorError)
     this.stateValue = 'follower'
+    this.startedAt = monotonicNow()
     await this.elector.start()
     log(this.logger, 'info', 'campaigning', { event: 'started', vips: this.vips, interface: this.options.interface })
   }
@@ -291,6 +314,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private async attachLink(link: LinkInfo): Promise<void> {
     this.link = link
     this.footprint = new Footprint(this.netlink!, this.options, link.index)
+    this.detector?.stop()
+    this.detector = this.makeDetector(link.index)
+    // Open its sockets now, off the takeover path; it watches only while we lead.
+    if (this.watchForConflicts()) this.detector.park()
     this.packets?.close()
     this.packets = PacketSocket.open({ link: link.index, netns: this.options.netns })
     await this.guard!.setActions(this.footprint.fenceRequests())
@@ -370,6 +397,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private handleDeposed(reason: string): void {
     this.lease = undefined
+    this.yielded = false
     log(this.logger, 'info', 'deposed', { event: 'deposed', reason })
     this.enqueue(() => this.release(`deposed: ${reason}`))
   }
@@ -388,6 +416,19 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       return
     }
     if (!this.link || !this.footprint || !this.guard) return // waiting for the interface
+    if (this.yielded) return // another host answers for the VIP: retaken when it stops ('conflict-cleared')
+    if (this.shouldProbeFirst()) {
+      // Elected right at start-up: nobody is waiting for a failover, so look
+      // before claiming (a failover claims at once and probes right after).
+      this.tookOnce = true
+      const answered = await this.probeBeforeClaim()
+      if (answered && this.options.conflictPolicy === 'yield') {
+        this.yielded = true
+        return
+      }
+      if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.footprint || !this.guard) return
+    }
+    this.tookOnce = true
     const now = monotonicNow()
     const lifetime = lifetimeFor(this.lease.deadline, now)
     if (lifetime === 0) {
@@ -422,6 +463,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.firstFrameAt = undefined
     for (const vip of this.options.vips) this.scheduleFor(vip.address).start('takeover')
     const takeoverMs = (this.firstFrameAt ?? monotonicNow()) - this.electedAt
+    this.watchForConflicts()
     this.stats.lastTakeoverMs = takeoverMs
     log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: this.link.name, takeoverMs: Number(takeoverMs.toFixed(3)) })
     this.emit('leader', { vips: this.vips, interface: this.link.name, deadline: this.lease.deadline, takeoverMs })
@@ -443,6 +485,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.stats.transitions++
     }
     if (this.guard?.alive) await this.guard.disarm()
+    // Keep watching while we yield to another host: its silence is our cue.
+    if (!this.yielded) this.stopWatchingForConflicts()
     if (wasHolding) {
       log(this.logger, 'info', 'follower: VIP removed', { event: 'follower', reason })
       this.emit('follower', { reason })
@@ -600,6 +644,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.packets = undefined
     this.link = undefined
     this.footprint = undefined
+    this.yielded = false
+    this.stopWatchingForConflicts(true)
+    this.detector = undefined
     if (this.guard?.alive) await this.guard.setActions([])
     this.emit('link', { interface: name, state: 'gone' })
   }
@@ -617,6 +664,105 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (lifetime === 0) return // too close to the deadline: the release is near anyway
     this.footprint.apply(lifetime)
     if (lifetime !== Infinity) this.expiry = now + lifetime * 1000
+  }
+
+  // --- address conflicts (docs/conflicts.md) ---------------------------------
+
+  private makeDetector(ifindex: number): ConflictDetector {
+    const detector = new ConflictDetector({
+      link: ifindex,
+      netns: this.options.netns,
+      vips: this.options.vips.map((v) => v.address),
+      probeIntervalMs: this.options.probeIntervalMs,
+    })
+    detector.on('conflict', (event) => this.onConflict(detector, event))
+    detector.on('cleared', (event) => this.onConflictCleared(detector, event))
+    detector.on('error', (error) => log(this.logger, 'debug', 'conflict detection', { error: error.message }))
+    return detector
+  }
+
+  /** The first takeover within STARTUP_PROBE_WINDOW_MS of the elector's start() probes before it claims. */
+  private shouldProbeFirst(): boolean {
+    return !this.tookOnce && this.options.probeIntervalMs > 0 && monotonicNow() - this.startedAt < STARTUP_PROBE_WINDOW_MS
+  }
+
+  /** One probe round before the first claim; true when another host answered. */
+  private async probeBeforeClaim(): Promise<boolean> {
+    if (!this.watchForConflicts()) return false
+    try {
+      const answers = await this.detector!.probe()
+      return [...answers.values()].some((macs) => macs.length > 0)
+    } catch (error) {
+      // A probe that can't be sent (link down) must not keep us from leading.
+      log(this.logger, 'warn', 'probe before the first claim failed; claiming anyway', { error: (error as Error).message })
+      return false
+    }
+  }
+
+  /** Starts the detector (idempotent); false if it can't run (no link, no CAP_NET_RAW). */
+  private watchForConflicts(): boolean {
+    if (!this.detector) return false
+    if (this.detector.started) return true
+    try {
+      this.detector.start()
+      return true
+    } catch (error) {
+      this.fail(new Error(`conflict detection could not start: ${(error as Error).message}`))
+      return false
+    }
+  }
+
+  /** Probing stops; `close` also closes the detector's sockets (otherwise kept for the next takeover). */
+  private stopWatchingForConflicts(close = false): void {
+    if (close) this.detector?.stop()
+    else this.detector?.park()
+    if (this.defendTimer) clearInterval(this.defendTimer)
+    this.defendTimer = undefined
+  }
+
+  private onConflict(detector: ConflictDetector, event: ConflictEvent): void {
+    if (detector !== this.detector) return
+    const policy = this.options.conflictPolicy
+    this.stats.conflicts++
+    log(this.logger, 'error', 'another host answers for the VIP', { event: 'conflict', vip: event.vip, mac: event.mac, evidence: event.evidence, policy })
+    this.emit('conflict', { vip: event.vip, mac: event.mac, since: event.since, policy })
+    this.enqueue(async () => {
+      if (detector !== this.detector || !this.lease) return
+      if (policy === 'defend') {
+        this.defend()
+        // RFC 5227 §2.4 (c): defend again while the claim goes on, at most once per DEFEND_INTERVAL.
+        this.defendTimer ??= setInterval(() => this.enqueue(() => this.defend()), DEFEND_INTERVAL_MS).unref()
+        return
+      }
+      const wasHolding = this.holding
+      this.yielded = true
+      if (wasHolding) await this.release(`conflict: ${event.vip} is answered by ${event.mac}`)
+    })
+  }
+
+  /** One gratuitous ARP / NA per VIP in conflict, none within DEFEND_INTERVAL_MS of the last. */
+  private defend(): void {
+    if (!this.holding || !this.detector) return
+    const now = monotonicNow()
+    for (const vip of new Set(this.detector.conflicts().map((c) => c.vip))) {
+      if (now - (this.lastDefense.get(vip) ?? -Infinity) < DEFEND_INTERVAL_MS) continue
+      this.lastDefense.set(vip, now)
+      this.stats.defenses++
+      this.announce(vip, 'defend', 1)
+    }
+  }
+
+  private onConflictCleared(detector: ConflictDetector, event: { vip: string; mac: string }): void {
+    if (detector !== this.detector) return
+    log(this.logger, 'warn', 'the other host no longer answers for the VIP', { event: 'conflict-cleared', vip: event.vip, mac: event.mac })
+    const remaining = detector.conflicts().length
+    this.emit('conflict-cleared', { vip: event.vip, mac: event.mac, remaining })
+    if (remaining > 0) return
+    if (this.defendTimer) clearInterval(this.defendTimer)
+    this.defendTimer = undefined
+    if (!this.yielded) return
+    this.yielded = false
+    this.enqueue(() => this.acquire('conflict cleared'))
   }
 
   // --- guard ----------------------------------------------------------------
@@ -691,6 +837,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.rewarmTimer = undefined
     for (const schedule of this.schedules.values()) schedule.cancel()
     this.schedules.clear()
+    this.yielded = false
+    this.stopWatchingForConflicts(true)
+    this.detector = undefined
     const guard = this.guard
     this.guard = undefined // its exit is expected from here on
     await guard?.close()
@@ -717,6 +866,16 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 }
+
+/**
+ * Elected this soon after campaigning began: the elector found nobody
+ * holding leadership (a lock nobody held, a fresh Lease or key), so this is a
+ * start-up, not a failover, and nobody waits for it: it probes for another
+ * holder first (docs/conflicts.md). A successor taking over from a dead
+ * leader has been campaigning for longer (it waited for the lock or the
+ * lease), even right after its own restart, and claims at once.
+ */
+const STARTUP_PROBE_WINDOW_MS = 100
 
 // The receiver for warm-up calls of the takeover's methods: holding already
 // (so acquire() returns at once), no lease (no timer armed), a silent logger

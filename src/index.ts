@@ -9,9 +9,10 @@ export type { VipAnnouncerOptions, RoutingOptions } from './options'
 export type { AnnounceScheduleOptions, AnnounceReason } from './schedule'
 export type { LeaderElector, Lease, ElectorEvents } from './elector'
 export { ElectorEmitter } from './elector'
+export { EXPIRY_LATENESS_MS, MAX_LIFETIME_S, MIN_GRANT_MS, MIN_RENEWAL_HEADROOM_MS, lifetimeFor, type ElectorTiming } from './kernel-lifetime'
 export { monotonicNow } from './clock'
 export type { Logger, LogMethod } from './logger'
-export { StaticElector } from './electors/static'
+export { StaticElector, type StaticElectorOptions } from './electors/static'
 export { FileLockElector, type FileLockElectorOptions } from './electors/file-lock'
 export { KubernetesLeaseElector, type KubernetesLeaseElectorOptions } from './electors/kubernetes'
 export { EtcdElector, type EtcdElectorOptions } from './electors/etcd'
@@ -32,3 +33,16 @@ export {
   type ParseOptions,
   type Family as ConfigFamily,
 } from './config'
+export {
+  ConflictDetector,
+  DEFEND_INTERVAL_MS,
+  type ConflictDetectorOptions,
+  type ConflictDetectorEvents,
+  type ConflictDetectorStats,
+  type ConflictEvent,
+  type ClearedEvent,
+  type Conflict,
+  type ConflictEvidence,
+  type ConflictPolicy,
+} from './conflict'
+export type { ConflictOptions } from './options'

@@ -54,6 +54,8 @@ export function registerMetrics(announcer: VipAnnouncer, options: MetricsOptions
   const frames = new client.Counter({ name: `${prefix}announcements_total`, help: 'Announcement frames sent', labelNames: ['interface', 'kind'], registers })
   const restores = new client.Counter({ name: `${prefix}restores_total`, help: 'VIPs re-added after an outside removal', labelNames: ['interface'], registers })
   const fences = new client.Counter({ name: `${prefix}fences_total`, help: 'VIP removals by the guard (lease deadline passed)', labelNames: ['interface'], registers })
+  const conflicts = new client.Counter({ name: `${prefix}conflicts_total`, help: 'Other hosts found answering for a VIP (docs/conflicts.md)', labelNames: ['interface', 'policy'], registers })
+  const conflicting = new client.Gauge({ name: `${prefix}conflict`, help: '1 while another host is known to answer for a VIP', labelNames: ['interface'], registers })
   const errors = new client.Counter({ name: `${prefix}errors_total`, help: 'Errors reported by the announcer', labelNames: ['interface'], registers })
   const takeover = new client.Gauge({ name: `${prefix}last_takeover_seconds`, help: 'From elected to the first announcement, last takeover', labelNames: ['interface'], registers })
 
@@ -74,5 +76,11 @@ export function registerMetrics(announcer: VipAnnouncer, options: MetricsOptions
   })
   announcer.on('restored', () => restores.inc(iface))
   announcer.on('fenced', () => fences.inc(iface))
+  conflicting.set(iface, 0)
+  announcer.on('conflict', (event) => {
+    conflicts.inc({ ...iface, policy: event.policy })
+    conflicting.set(iface, 1)
+  })
+  announcer.on('conflict-cleared', (event) => conflicting.set(iface, event.remaining > 0 ? 1 : 0))
   announcer.on('error', () => errors.inc(iface))
 }

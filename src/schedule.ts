@@ -28,7 +28,7 @@ export interface AnnounceScheduleOptions {
  * 'restore' (a VIP removed from outside was put back), 'link-up' (the
  * interface came back up).
  */
-export type AnnounceReason = 'takeover' | 'repeat' | 'refresh' | 'restore' | 'link-up'
+export type AnnounceReason = 'takeover' | 'repeat' | 'refresh' | 'restore' | 'link-up' | 'defend'
 
 export interface ResolvedSchedule {
   burst: number
