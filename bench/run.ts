@@ -3,8 +3,11 @@
 // its comparison side by side in the same run; figures are medians.
 //
 //   npm run bench                    # all
-//   npm run bench -- takeover        # some: netlink takeover failover
+//   npm run bench -- takeover        # some: netlink takeover failover lifetime
 // The elector failover benchmark is separate (minutes long): bench/electors.bench.ts.
+// `lifetime` (the kernel's deletion of expired addresses, docs/address-lifetime.md)
+// takes LIFETIME_SECONDS (150) plus setup; LIFETIME_ROUNDS=N runs N rounds per namespace instead.
+import { addressLifetimeBench, formatAddressLifetime, saveAddressLifetime } from './address-lifetime.bench'
 import { failoverBench } from './failover.bench'
 import { formatNetlinkBench, runNetlinkBench } from './netlink.bench'
 import { fmt } from './stats'
@@ -37,6 +40,13 @@ async function main(): Promise<void> {
       console.log(row('keepalived, VRRP defaults', r.keepalived))
       console.log(`ratio (medians): keepalived / vip-announcer = ${(r.keepalived.frame.median / r.vipAnnouncer.frame.median).toFixed(0)}x (first GARP), ${(r.keepalived.neigh.median / r.vipAnnouncer.neigh.median).toFixed(0)}x (neighbour entry)`)
     }
+  }
+  if (all || wanted.has('lifetime')) {
+    const rounds = process.env.LIFETIME_ROUNDS ? Number(process.env.LIFETIME_ROUNDS) : undefined
+    const r = await addressLifetimeBench({ seconds: Number(process.env.LIFETIME_SECONDS ?? 150), rounds })
+    saveAddressLifetime(r)
+    console.log('\n## address lifetime: how late the kernel deletes an address whose valid_lft ran out (docs/address-lifetime.md)')
+    console.log(formatAddressLifetime(r))
   }
 }
 

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import type { LabHost } from '../lab/lab'
+import { cgroupOf, createCgroup, inCgroup, type Cgroup } from './cgroup'
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'replica.ts')
 
@@ -18,7 +19,7 @@ export interface ReplicaEvent {
 export class ReplicaProcess extends EventEmitter {
   readonly events: ReplicaEvent[] = []
   readonly stderr: string[] = []
-  private constructor(readonly child: ChildProcess, readonly host: LabHost) {
+  private constructor(readonly child: ChildProcess, readonly host: LabHost, readonly cgroup?: Cgroup) {
     super()
   }
 
@@ -30,13 +31,21 @@ export class ReplicaProcess extends EventEmitter {
    * Starts a replica inside `host`'s namespace, or (`fromRoot`) in this
    * process's namespace with --netns, so it can reach services on loopback
    * (etcd, the fake API server) while it manages the VIP in `host`.
+   *
+   * `cgroup`: the replica runs in a fresh cgroup v2 group of its own
+   * (`replica.cgroup`) from its first instruction, so everything it forks,
+   * its guard included, is a member: `killContainer()` kills them all at once,
+   * as a container runtime does. The group is removed by `stop()` and, at the
+   * latest, when the test process exits.
    */
-  static async start(host: LabHost, args: string[], timeoutMs = 15000, options: { fromRoot?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ReplicaProcess> {
+  static async start(host: LabHost, args: string[], timeoutMs = 15000, options: { fromRoot?: boolean; env?: NodeJS.ProcessEnv; cgroup?: boolean } = {}): Promise<ReplicaProcess> {
     const node = [process.execPath, '--import', 'tsx', fixture, '--name', host.name, ...args]
-    const child = options.fromRoot
-      ? spawn(node[0], [...node.slice(1), '--netns', host.path], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
-      : spawn('ip', ['netns', 'exec', host.name, ...node], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
-    const replica = new ReplicaProcess(child, host)
+    const argv = options.fromRoot ? [...node, '--netns', host.path] : ['ip', 'netns', 'exec', host.name, ...node]
+    const group = options.cgroup ? createCgroup('vip-replica') : undefined
+    // sh moves itself into the group, then execs: same pid, and every process forked later is a member.
+    const [command, ...rest] = group ? inCgroup(group, argv) : argv
+    const child = spawn(command, rest, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
+    const replica = new ReplicaProcess(child, host, group)
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const event = JSON.parse(line) as ReplicaEvent
@@ -48,6 +57,10 @@ export class ReplicaProcess extends EventEmitter {
     })
     createInterface({ input: child.stderr! }).on('line', (line) => replica.stderr.push(line))
     await replica.waitFor('started', timeoutMs)
+    if (group) {
+      const member = cgroupOf(replica.pid)
+      if (member === undefined || !group.path.endsWith(member)) throw new Error(`${host.name}: replica ${replica.pid} is in cgroup ${member}, not ${group.path}`)
+    }
     return replica
   }
 
@@ -97,7 +110,33 @@ export class ReplicaProcess extends EventEmitter {
     return new Promise((resolve) => this.child.once('exit', () => resolve()))
   }
 
+  /**
+   * Kills every process of the replica's cgroup at once (cgroup.kill: the node
+   * process and its guard together, nothing gets to clean up), as a container
+   * runtime does, and resolves when the group is empty and the node process
+   * has been reaped. Needs `start(..., { cgroup: true })`. `frozen`: freeze
+   * the group first, so the guard cannot act in the moment it outlives node.
+   */
+  async killContainer(timeoutMs = 5000, options: { frozen?: boolean } = {}): Promise<void> {
+    if (!this.cgroup) throw new Error(`${this.host.name}: killContainer() needs ReplicaProcess.start(..., { cgroup: true })`)
+    await this.cgroup.kill(timeoutMs, options)
+    await this.exited()
+  }
+
   async stop(): Promise<void> {
+    try {
+      await this.stopProcess()
+    } finally {
+      if (this.cgroup && !this.cgroup.removed) {
+        // The guard outlives its host for a moment (it fences, then exits on
+        // the pipe's EOF): let it finish before whatever is left is killed.
+        await this.cgroup.waitUntilEmpty(2000)
+        await this.cgroup.remove()
+      }
+    }
+  }
+
+  private async stopProcess(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return
     try {
       process.kill(this.pid, 'SIGCONT')
