@@ -104,7 +104,7 @@ export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & 
   }
 }
 
-function keepalivedConfig(dir: string, name: string, priority: number): string {
+export function keepalivedConfigFile(dir: string, name: string, priority: number): string {
   const file = path.join(dir, `${name}.conf`)
   // Defaults everywhere except what a two-node VRRP pair must name, and
   // nopreempt: the restarted node must not take the VIP back in the middle of
@@ -129,7 +129,7 @@ vrrp_instance VI_1 {
 }
 
 function startKeepalived(host: LabHost, dir: string, priority: number): ChildProcess {
-  const conf = keepalivedConfig(dir, host.name, priority)
+  const conf = keepalivedConfigFile(dir, host.name, priority)
   return spawn('ip', ['netns', 'exec', host.name, 'keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', conf,
     '-p', path.join(dir, `${host.name}.pid`), '-r', path.join(dir, `${host.name}.vrrp.pid`)], { stdio: 'ignore' })
 }
@@ -179,7 +179,7 @@ export async function keepalivedFailover(runs: number): Promise<Round[]> {
   return rounds
 }
 
-function hasKeepalived(): boolean {
+export function hasKeepalived(): boolean {
   try {
     execFileSync('keepalived', ['--version'], { stdio: 'ignore' })
     return true

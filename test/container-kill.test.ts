@@ -1,76 +1,36 @@
 // Every process of the leader's container killed at once — the Node process
 // and its guard, as kubelet, a liveness restart or a cgroup-wide OOM kill do
 // it — while its network namespace lives on. Each replica runs in its own
-// cgroup v2 group; the test writes 1 to the leader's cgroup.kill. Nobody is
+// cgroup v2 group; the test freezes the leader's group (so its guard cannot
+// act in the microseconds it outlives Node) and writes 1 to its cgroup.kill. Nobody is
 // left to remove the VIP but the kernel, through the VIP's lifetime. The
 // kernel is the witness: address monitors in every namespace (the stale VIP
 // must be gone before the successor adds it), the worker's arping (exactly
 // one MAC answers) and its neighbour entry.
 import t, { type Test } from 'tap'
 import { monotonicNow } from '../src/clock'
-import { LinkMonitor } from '../src/net/monitor'
-import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
+import { Lab, namespaceTestOptions } from './lab/lab'
+import { answeringMacs, containerKillRound } from './lab/container-kill'
 import { VIP, switchedReplicas } from './lab/topologies'
+import { cgroupTestOptions } from './support/cgroup'
 import { EtcdServer, etcdTestOptions } from './support/etcd-runner'
 import { fakeApiKubeconfig } from './support/fake-lease-api'
-import { mostHoldersAtOnce } from './support/holders'
 import { ReplicaProcess } from './support/replica-process'
 import { tempDir } from './support/temp'
 import { sleep, waitFor } from './support/wait'
 
-const nsOptions = namespaceTestOptions()
+const nsOptions = { ...namespaceTestOptions(), ...cgroupTestOptions() }
 
-/** The distinct MACs that answer the worker's ARP requests for the VIP. */
-function answeringMacs(worker: LabHost, count = 3): string[] {
-  const out = worker.run('sh', '-c', `arping -c ${count} -w ${count + 1} -i eth0 ${VIP} 2>&1 || true`)
-  return [...new Set([...out.matchAll(/bytes from ([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) => m[1].toLowerCase()))]
-}
-
-interface Figures {
-  staleGoneMs: number
-  takeoverMs: number
-}
-
-async function containerKill(t: Test, replicaArgs: string[], count: number, limitMs: number, env: NodeJS.ProcessEnv = {}): Promise<Figures> {
-  const lab = new Lab()
-  t.teardown(() => lab.destroy())
-  const { replicas, worker } = switchedReplicas(lab, count)
-  const events: Array<{ host: LabHost; action: string; at: number }> = []
-  const monitors = replicas.map((host) => {
-    const monitor = LinkMonitor.open({ netns: host.path })
-    monitor.on('address', (e) => {
-      if (e.address === VIP) events.push({ host, action: e.action, at: monotonicNow() })
-    })
-    return monitor
-  })
-  t.teardown(() => monitors.forEach((m) => m.close()))
-  const procs: ReplicaProcess[] = []
-  t.teardown(() => Promise.all(procs.map((p) => p.stop())))
-  for (const host of replicas) {
-    procs.push(await ReplicaProcess.start(host, [...replicaArgs, '--identity', host.name], 20000, { fromRoot: true, env, cgroup: true }))
-  }
-  const holder = () => replicas.filter((h) => h.addresses('eth0').includes(`${VIP}/32`))
-  const leader = await waitFor('a leader', () => (holder().length === 1 ? holder()[0] : undefined), 20000)
-  const leaderProc = procs[replicas.indexOf(leader)]
-  await waitFor("the leader's guard", () => leaderProc.guardPid(), 3000)
-  t.same(answeringMacs(worker), [leader.mac('eth0')], 'before: one MAC, the leader')
-
-  const killedAt = monotonicNow()
-  await leaderProc.killContainer()
-  t.notOk(leaderProc.guardPid(), 'the guard died with the container')
-  t.ok(leader.addresses('eth0').includes(`${VIP}/32`) || events.some((e) => e.host === leader && e.action === 'delete' && e.at > killedAt), 'the namespace lives on (the VIP still there, or already deleted by the kernel)')
-
-  const removed = await waitFor('the stale VIP deleted by the kernel', () => events.find((e) => e.host === leader && e.action === 'delete' && e.at > killedAt), limitMs + 2000, 10)
-  const added = await waitFor('a successor', () => events.find((e) => e.host !== leader && e.action === 'add' && e.at > killedAt), limitMs + 4000, 10)
-  const figures = { staleGoneMs: removed.at - killedAt, takeoverMs: added.at - killedAt }
-  t.ok(removed.at < added.at, `the stale VIP was gone ${(added.at - removed.at).toFixed(0)} ms before the successor added it (gone at +${figures.staleGoneMs.toFixed(0)} ms, added at +${figures.takeoverMs.toFixed(0)} ms)`)
-  t.equal(mostHoldersAtOnce(events), 1, 'no instant with the VIP on two replicas')
-  t.ok(figures.takeoverMs < limitMs, `the successor holds it within the bound (${figures.takeoverMs.toFixed(0)} < ${limitMs} ms)`)
-  t.notOk(leader.addresses('eth0').includes(`${VIP}/32`), 'the dead namespace has no VIP')
-  worker.run('ping', '-c1', '-W1', VIP)
-  t.same(answeringMacs(worker), [added.host.mac('eth0')], 'after: exactly one MAC answers, the successor')
-  t.comment(`container kill → stale VIP gone ${figures.staleGoneMs.toFixed(0)} ms, successor added ${figures.takeoverMs.toFixed(0)} ms`)
-  return figures
+async function containerKill(t: Test, replicaArgs: string[], count: number, limitMs: number, env: NodeJS.ProcessEnv = {}) {
+  const r = await containerKillRound(replicaArgs, count, limitMs, env)
+  t.same(r.macsBefore, [r.leaderMac], 'before: one MAC answers, the leader')
+  t.ok(r.guardDied, 'the guard died with the container')
+  t.ok(r.staleGoneMs < r.takeoverMs, `the stale VIP was gone ${(r.takeoverMs - r.staleGoneMs).toFixed(0)} ms before the successor added it (gone at +${r.staleGoneMs.toFixed(0)} ms, added at +${r.takeoverMs.toFixed(0)} ms)`)
+  t.equal(r.mostHolders, 1, 'no instant with the VIP on two replicas')
+  t.ok(r.takeoverMs < limitMs, `the successor holds it within the bound (${r.takeoverMs.toFixed(0)} < ${limitMs} ms)`)
+  t.notOk(r.leftBehind, 'the dead namespace has no VIP')
+  t.same(r.macsAfter, [r.successorMac], 'after: exactly one MAC answers, the successor')
+  return r
 }
 
 t.test('file lock: a whole-container kill of the leader', nsOptions, async (t) => {
@@ -107,11 +67,11 @@ t.test('static: a single replica killed whole leaves no VIP behind', nsOptions, 
   t.teardown(() => replica.stop())
   await waitFor('the VIP', () => cp1.addresses('eth0').includes(`${VIP}/32`), 5000)
   const killedAt = monotonicNow()
-  await replica.killContainer()
+  await replica.killContainer(5000, { frozen: true })
   // StaticElector's default lease is 4 s: the lifetime given ends 2 s before its deadline at the latest.
   await waitFor('the VIP deleted by the kernel', () => !cp1.addresses('eth0').includes(`${VIP}/32`), 4000 + 500, 20)
   const goneMs = monotonicNow() - killedAt
   t.ok(goneMs <= 4000 + 500, `gone ${goneMs.toFixed(0)} ms after the kill`)
   await sleep(200)
-  t.same(answeringMacs(worker, 2), [], 'nobody answers for the VIP')
+  t.same(await answeringMacs(worker, 2), [], 'nobody answers for the VIP')
 })

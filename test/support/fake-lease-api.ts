@@ -310,7 +310,8 @@ function conflict(name: string) {
 }
 
 /** A Lease API stand-in on loopback and a kubeconfig pointing at it. */
-export async function fakeApiKubeconfig(t: Test): Promise<string> {
+/** `t`: a tap test, or anything with a teardown (a bench's own list of cleanups). */
+export async function fakeApiKubeconfig(t: Pick<Test, 'teardown'>): Promise<string> {
   const api = new FakeLeaseApi()
   const port = await api.listen()
   t.teardown(() => api.close())
