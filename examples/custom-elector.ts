@@ -129,7 +129,7 @@ export interface TcpLockElectorOptions {
   /**
    * Lease length asked of the server. Default 6000 ms; renewed every ttlMs/3.
    * With a VipAnnouncer, the VIP's kernel lifetime needs grants of at least
-   * 3250 ms and 2520 ms left when a renewal is due (see `timing`).
+   * 3250 ms and 2525 ms left when a renewal is due (see `timing`).
    */
   ttlMs?: number
 }

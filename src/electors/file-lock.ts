@@ -19,7 +19,7 @@ export interface FileLockElectorOptions {
    * also the longest a successor waits after every process of the holder died
    * at once (the deadline is recorded in the lock file, and the VIP's kernel
    * lifetime ends before it). Default 4000; with the default renewal the
-   * announcer needs leaseMs − renewIntervalMs ≥ 2520 and leaseMs ≥ 3250, so at least 3360 with the default renewal (see docs/electors.md).
+   * announcer needs leaseMs − renewIntervalMs ≥ 2525 and leaseMs ≥ 3250, so at least 3367 with the default renewal (see docs/electors.md).
    */
   leaseMs?: number
   /** How often the leader confirms it still holds the lock; default leaseMs / 4. Must be < leaseMs. */
