@@ -27,7 +27,11 @@
         "native/lifeline.cc"
       ],
       "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")" ],
-      "defines": [ "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS" ],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: a worker terminated inside an addon call
+      # makes napi calls fail while its environment shuts down; without it node-addon-api
+      # throws a C++ exception it cannot turn into a JS one, and the process aborts.
+      "defines": [ "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS",
+                   "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS" ],
       "cflags!": [ "-fno-exceptions" ]
     },
     {

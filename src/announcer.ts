@@ -374,6 +374,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   // --- elector events -------------------------------------------------------
 
   private handleElected(lease: Lease): void {
+    const problem = leaseProblem(lease) // a pure function: the warm-up calls this on a stand-in receiver
+    if (problem) return this.refuseLease('elected', problem)
     this.lease = lease
     this.electedAt = monotonicNow()
     log(this.logger, 'info', 'elected', { event: 'elected', leaseMs: Number.isFinite(lease.deadline) ? Math.round(lease.deadline - monotonicNow()) : 'unlimited' })
@@ -381,6 +383,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private handleRenewed(lease: Lease): void {
+    const problem = leaseProblem(lease)
+    if (problem) return this.refuseLease('renewed', problem) // the deadline granted before stays in force
     if (!this.lease || lease.deadline < this.lease.deadline) return // deadlines only move forward
     this.lease = lease
     if (this.holding) {
@@ -392,6 +396,20 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       // queue runs this after any release still in flight.
       this.electedAt = monotonicNow()
       this.enqueue(() => this.acquire('renewed'))
+    }
+  }
+
+  /**
+   * A grant whose deadline is neither a finite number nor Infinity is a
+   * broken elector, not "never fence": reported, and fail safe. A bad
+   * 'elected' takes nothing (and drops a VIP held, if any); a bad 'renewed'
+   * moves nothing.
+   */
+  private refuseLease(event: 'elected' | 'renewed', problem: string): void {
+    this.fail(new TypeError(`elector contract broken: '${event}' must carry lease.deadline, a finite CLOCK_MONOTONIC instant in ms or Infinity, got ${problem}; ${event === 'elected' ? 'not taking the VIP' : 'the previous deadline stays in force'} (see docs/electors.md)`))
+    if (event === 'elected') {
+      this.lease = undefined
+      if (this.holding) this.enqueue(() => this.release('elector granted a lease without a valid deadline'))
     }
   }
 
@@ -865,6 +883,15 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // An 'error' event without a listener would throw; a library must not crash its host over a log line.
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
+}
+
+/** Why a grant's deadline is unusable (see refuseLease), or undefined when it is a finite number or Infinity. */
+function leaseProblem(lease: Lease | undefined): string | undefined {
+  const deadline: unknown = lease?.deadline
+  if (typeof deadline === 'number' && (Number.isFinite(deadline) || deadline === Infinity)) return undefined
+  if (lease === undefined || lease === null) return `no lease (${String(lease)})`
+  if (deadline === undefined) return 'no deadline (undefined)'
+  return typeof deadline === 'number' ? String(deadline) : `${typeof deadline} ${JSON.stringify(deadline) ?? String(deadline)}`
 }
 
 /**

@@ -4,7 +4,7 @@
 // more is the guard's job; this class only talks to it.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import { closeSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, writeSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type TypedEmitter from 'typed-emitter'
 import { addon, guardPath } from './net/binding'
@@ -39,6 +39,28 @@ export interface GuardOptions {
   replyTimeoutMs?: number
 }
 
+/**
+ * The ARM argument for a deadline: a finite CLOCK_MONOTONIC instant, or
+ * Infinity for a lease without end (1e300, which the guard takes as finite
+ * and never reaches). Anything else (NaN, undefined, -Infinity, a string) is
+ * a broken elector and must not be mistaken for "never fence": undefined.
+ */
+function armArgument(deadline: unknown): string | undefined {
+  if (typeof deadline !== 'number') return undefined
+  if (Number.isFinite(deadline)) return deadline.toFixed(3)
+  return deadline === Infinity ? '1e300' : undefined
+}
+
+function badDeadline(deadline: unknown): RangeError {
+  const shown = typeof deadline === 'number' ? String(deadline) : `${typeof deadline} ${JSON.stringify(deadline) ?? String(deadline)}`
+  return new RangeError(`deadline: expected a finite CLOCK_MONOTONIC instant in ms or Infinity, got ${shown}`)
+}
+
+function fileId(fd: number): string {
+  const stat = fstatSync(fd)
+  return `${stat.dev}:${stat.ino}`
+}
+
 interface Pending {
   resolve: () => void
   reject: (error: Error) => void
@@ -50,6 +72,8 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
   private readonly child: ChildProcess
   /** Write end of the command pipe: written synchronously, see command(). */
   private commandFd: number
+  /** Its device and inode, to recognise the pipe before closing the fd (it may have been closed and the number reused). */
+  private readonly commandId: string
   private readonly pending = new Map<number, Pending>()
   private sequence = 0
   private exited = false
@@ -59,6 +83,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     super()
     this.child = child
     this.commandFd = commandFd
+    this.commandId = fileId(commandFd)
     this.pid = child.pid!
     this.replyTimeoutMs = replyTimeoutMs
   }
@@ -141,12 +166,21 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
    * resolves when the guard confirms.
    */
   arm(deadline: number): Promise<void> {
-    return this.command(`ARM ${Number.isFinite(deadline) ? deadline.toFixed(3) : '1e300'}`)
+    const argument = armArgument(deadline)
+    if (argument === undefined) return Promise.reject(badDeadline(deadline))
+    return this.command(`ARM ${argument}`)
   }
 
-  /** Moves the deadline forward without waiting for the answer (renewals are frequent and only ever extend). */
-  renew(deadline: number): void {
-    this.command(`ARM ${Number.isFinite(deadline) ? deadline.toFixed(3) : '1e300'}`).catch(() => {})
+  /**
+   * Moves the deadline forward without waiting for the answer (renewals are
+   * frequent and only ever extend). A deadline that is neither finite nor
+   * Infinity is not sent, so the one armed before stays in force; false then.
+   */
+  renew(deadline: number): boolean {
+    const argument = armArgument(deadline)
+    if (argument === undefined) return false
+    this.command(`ARM ${argument}`).catch(() => {})
+    return true
   }
 
   disarm(): Promise<void> {
@@ -183,8 +217,17 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
 
   private closeCommandPipe(): void {
     if (this.commandFd < 0) return
-    closeSync(this.commandFd)
+    const fd = this.commandFd
     this.commandFd = -1
+    // Someone in this process may have closed the fd behind our back (the
+    // guard then saw EOF and exited: this runs from its exit), and the number
+    // may since belong to another file: close it only if it is still our pipe.
+    try {
+      if (fileId(fd) !== this.commandId) return
+      closeSync(fd)
+    } catch {
+      // EBADF: already closed
+    }
   }
 
   private command(text: string): Promise<void> {

@@ -27,6 +27,13 @@
 // Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>".
 // The guard ignores SIGINT/SIGTERM/SIGHUP (a Ctrl-C reaches the whole process
 // group; the host decides when to stop) and exits on EOF.
+//
+// Nothing on the pipe can make it miss the deadline (issue 11): it checks the
+// deadline, and fences, before each line it handles; its replies are written
+// without blocking (a host that does not read them, frozen say, gets at most
+// kMaxPendingOutput bytes buffered, the rest dropped: it will time out and
+// step down); a line longer than kMaxLine bytes is discarded up to its newline
+// and answered "<seq> ERR line too long", so memory stays bounded.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -37,9 +44,11 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -53,6 +62,12 @@ namespace {
 constexpr int kLockFd = 3;
 constexpr int kLifelineFd = 4;
 constexpr size_t kLifelineSize = 4096;
+// The longest command line: a RECORD of 4096 bytes is 8 KiB of hex, a netlink
+// request a few hundred bytes.
+constexpr size_t kMaxLine = 64 * 1024;
+// Replies kept while the host does not read them; unsolicited lines ("* FENCED")
+// may use twice as much, so a flood of replies cannot crowd out a fence report.
+constexpr size_t kMaxPendingOutput = 64 * 1024;
 
 // Blocks on the host's robust mutex and reports, through an eventfd, that the
 // host died (EOWNERDEAD) — or let go of the lifeline (0: nothing to do).
@@ -72,8 +87,19 @@ struct Guard {
   double deadline_ms = 0;
   bool has_lock_fd = false;
   std::vector<uint8_t> release_record;
-  std::string input;
+  std::string input;        // the line read so far (at most kMaxLine bytes)
+  bool discarding = false;  // inside a line longer than kMaxLine: skipping to its newline
+  std::string long_seq;     // the sequence number of that line, for the reply
 };
+
+// Output to the host, never blocking: what the pipe does not take at once
+// waits here (bounded) until poll says it is writable again.
+struct Output {
+  bool dead = false;  // the host closed its end
+  std::string pending;
+  size_t dropped = 0;
+};
+Output output;
 
 double MonotonicMs() {
   timespec now;
@@ -81,19 +107,50 @@ double MonotonicMs() {
   return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
 }
 
-void WriteLine(const std::string& line) {
-  std::string out = line + "\n";
-  const char* data = out.data();
-  size_t left = out.size();
-  while (left > 0) {
-    ssize_t n = write(STDOUT_FILENO, data, left);
+// Writes what the pipe takes now (all of it when stdout blocks: a terminal, a file).
+void FlushOutput() {
+  while (!output.pending.empty() && !output.dead) {
+    ssize_t n = write(STDOUT_FILENO, output.pending.data(), output.pending.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;  // host gone: nothing to tell
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      output.dead = true;  // host gone: nothing to tell
+      output.pending.clear();
+      return;
     }
-    data += n;
-    left -= static_cast<size_t>(n);
+    output.pending.erase(0, static_cast<size_t>(n));
   }
+}
+
+void WriteLine(const std::string& line) {
+  if (output.dead) return;
+  // A whole line or nothing: the stream stays parseable when lines are dropped.
+  const size_t limit = line[0] == '*' ? 2 * kMaxPendingOutput : kMaxPendingOutput;
+  if (output.pending.size() + line.size() + 1 > limit) {
+    if (output.dropped++ == 0) fprintf(stderr, "vip_guard: the host does not read its replies; dropping them\n");
+    return;
+  }
+  output.pending.append(line);
+  output.pending.push_back('\n');
+  FlushOutput();
+}
+
+// Makes an fd that only this process writes (a pipe or socket the host gave
+// us) non-blocking; a terminal or file is left as it is.
+bool MakeNonBlocking(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return false;
+  int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+// The sequence number a reply echoes: what the host sent (digits), or "-".
+std::string SequenceOf(const std::string& token) {
+  if (token.empty() || token.size() > 20) return "-";
+  for (char c : token) {
+    if (c < '0' || c > '9') return "-";
+  }
+  return token;
 }
 
 bool DecodeHex(const std::string& hex, std::vector<uint8_t>* out) {
@@ -148,7 +205,7 @@ void Fence(Guard& guard, const char* reason) {
 
 void HandleLine(Guard& guard, const std::string& line) {
   size_t space = line.find(' ');
-  std::string seq = line.substr(0, space);
+  std::string seq = SequenceOf(line.substr(0, space));
   std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
   size_t space2 = rest.find(' ');
   std::string command = rest.substr(0, space2);
@@ -181,6 +238,43 @@ void HandleLine(Guard& guard, const std::string& line) {
     return WriteLine(seq + " ERR unknown command");
   }
   WriteLine(seq + " OK");
+}
+
+// Fences if the deadline has passed: before anything read from the pipe is
+// handled (a late ARM from a host that was frozen must not postpone it).
+void FenceIfDue(Guard& guard) {
+  if (guard.armed && guard.deadline_ms - MonotonicMs() <= 0) Fence(guard, "deadline");
+}
+
+// Splits what was read into lines and handles each, keeping at most kMaxLine
+// bytes of an unfinished one.
+void Consume(Guard& guard, const char* data, size_t size) {
+  size_t pos = 0;
+  while (pos < size) {
+    const char* newline = static_cast<const char*>(memchr(data + pos, '\n', size - pos));
+    const size_t end = newline != nullptr ? static_cast<size_t>(newline - data) : size;
+    const size_t piece = end - pos;
+    if (guard.discarding) {
+      // skipped
+    } else if (guard.input.size() + piece > kMaxLine) {
+      std::string start = guard.input.empty() ? std::string(data + pos, std::min<size_t>(piece, 32)) : guard.input.substr(0, 32);
+      guard.long_seq = SequenceOf(start.substr(0, start.find(' ')));
+      guard.discarding = true;
+      guard.input.clear();
+    } else {
+      guard.input.append(data + pos, piece);
+    }
+    if (newline == nullptr) break;
+    pos = end + 1;
+    FenceIfDue(guard);
+    if (guard.discarding) {
+      guard.discarding = false;
+      WriteLine(guard.long_seq + " ERR line too long");
+    } else if (!guard.input.empty()) {
+      HandleLine(guard, guard.input);
+    }
+    guard.input.clear();
+  }
 }
 
 }  // namespace
@@ -225,6 +319,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "vip_guard: netlink %s: %s\n", error.syscall.c_str(), strerror(error.err));
     return 1;
   }
+  // Never block on the host: neither the replies nor a log line may hold up a fence.
+  MakeNonBlocking(STDOUT_FILENO);
+  MakeNonBlocking(STDERR_FILENO);
   WriteLine("* READY " + std::to_string(getpid()));
 
   char buffer[8192];
@@ -240,33 +337,37 @@ int main(int argc, char** argv) {
       // not overflow poll's int timeout.
       timeout = left > 60000 ? 60000 : static_cast<int>(std::ceil(left));
     }
-    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {host_died_fd, POLLIN, 0}};
-    int ready = poll(fds, host_died_fd >= 0 ? 2 : 1, timeout);
+    pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLOUT, 0}};
+    if (host_died_fd >= 0) fds[1].fd = host_died_fd;
+    // Only a non-blocking stdout keeps replies pending; poll for room then.
+    if (!output.pending.empty() && !output.dead) fds[2].fd = STDOUT_FILENO;
+    int ready = poll(fds, 3, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (ready == 0) continue;  // deadline check at the top of the loop
-    if (host_died_fd >= 0 && (fds[1].revents & POLLIN)) {
+    if (fds[1].revents & POLLIN) {
       uint64_t value = 0;
       if (read(host_died_fd, &value, sizeof(value)) == sizeof(value) && value == 1) break;  // host died
       close(host_died_fd);  // the host let go of the lifeline: keep serving the pipe
       host_died_fd = -1;
       continue;
     }
+    if (fds[2].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+      output.dead = true;  // the host closed its end of our stdout
+      output.pending.clear();
+    } else if (fds[2].revents & POLLOUT) {
+      FlushOutput();
+    }
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     ssize_t n = read(STDIN_FILENO, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) break;  // EOF: the host is gone (or closed us)
-    guard.input.append(buffer, static_cast<size_t>(n));
-    size_t newline;
-    while ((newline = guard.input.find('\n')) != std::string::npos) {
-      std::string line = guard.input.substr(0, newline);
-      guard.input.erase(0, newline + 1);
-      if (!line.empty()) HandleLine(guard, line);
-    }
-    // A deadline already in the past is handled before waiting again, so a
-    // frozen host that wakes up and writes late can't delay the fence.
+    // The deadline first: a frozen host that wakes up and writes late (or
+    // anything else written to the pipe) can't delay the fence.
+    FenceIfDue(guard);
+    Consume(guard, buffer, static_cast<size_t>(n));
   }
   if (guard.armed) Fence(guard, "host-exit");
   return 0;
