@@ -18,6 +18,10 @@
 #include <napi.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +42,205 @@ constexpr uint32_t kWatchMask =
   Napi::Error error = Napi::Error::New(env, "FileLock is closed");
   error.Set("code", Napi::String::New(env, "ERR_LOCK_CLOSED"));
   throw error;
+}
+
+// ---------------------------------------------------------------------------
+// Opening the lock file safely.
+//
+// flock(2) needs no write access: anyone who can open the file, even
+// read-only, can take LOCK_EX and keep every replica from being elected. And
+// whoever can write it can forge the record at its start (a "held until" far
+// in the future that a successor waits out). Whoever can write a directory on
+// its path can replace the file, after which candidates lock different files.
+// So the file is created 0600, never through a symlink (O_NOFOLLOW), and an
+// existing one is refused unless it is a regular file of this process's user
+// with one link, not writable by group or others (readable only: the mode is
+// tightened to 0600, since the file is ours), in directories that only this
+// user or root can change (or sticky ones, like /tmp, where others cannot
+// remove or rename what they do not own). docs/security.md has the reasoning.
+
+// The start of every lock record (MAGIC in src/electors/lock-record.ts, less
+// its version number): an existing non-empty lock file must begin with it.
+constexpr char kRecordMagic[] = "vip-announcer-lock/";
+
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char escaped[8];
+      snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string ModeText(mode_t mode) {
+  char text[16];
+  snprintf(text, sizeof(text), "0%o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+const char* TypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+[[noreturn]] void ThrowUnsafe(Napi::Env env, const std::string& path, const std::string& problem) {
+  Napi::Error error = Napi::Error::New(env, "lock file " + Quote(path) + ": " + problem);
+  error.Set("code", Napi::String::New(env, "ERR_LOCK_FILE_UNSAFE"));
+  error.Set("path", Napi::String::New(env, path));
+  throw error;
+}
+
+// Closes the fd when it goes out of scope (the throwing paths).
+struct ScopedFd {
+  int fd = -1;
+  explicit ScopedFd(int value) : fd(value) {}
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  ~ScopedFd() {
+    if (fd >= 0) close(fd);
+  }
+  int release() {
+    int value = fd;
+    fd = -1;
+    return value;
+  }
+};
+
+std::string NotRegular(mode_t mode) {
+  if (S_ISLNK(mode)) {
+    return "is a symbolic link, which is not followed (whoever can change it or its target would decide "
+           "what the lock is): name the file itself";
+  }
+  return std::string("is ") + TypeName(mode) + ", not a regular file";
+}
+
+// The directory holding the lock file and every one above it: refused when
+// group or others can write it without the sticky bit, or when it belongs to
+// a user other than ours or root. Checked on fds (walking ".."), so the
+// directory the file is then opened in is the one checked.
+int OpenCheckedDirectory(Napi::Env env, const std::string& path, const std::string& dir) {
+  int dirfd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) throw SystemError(env, errno, "open", path);
+  ScopedFd guard(dirfd);
+  // Names for the messages only.
+  char resolved[PATH_MAX];
+  std::string name = realpath(dir.c_str(), resolved) != nullptr ? std::string(resolved) : dir;
+  const uid_t euid = geteuid();
+  int current = dup(dirfd);
+  if (current < 0) throw SystemError(env, errno, "dup", path);
+  ScopedFd walk(current);
+  for (int depth = 0; depth < 4096; depth++) {
+    struct stat st;
+    if (fstat(walk.fd, &st) != 0) throw SystemError(env, errno, "fstat", name);
+    const std::string which = depth == 0 ? "its directory " + Quote(name) : "the directory " + Quote(name) + " above it";
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+      ThrowUnsafe(env, path,
+                  which + " is writable by group or others without the sticky bit (mode " + ModeText(st.st_mode) +
+                      "): they could replace the lock file, and candidates would then lock different files; "
+                      "chmod go-w (or +t) that directory, or put the lock file elsewhere");
+    }
+    if (st.st_uid != euid && st.st_uid != 0) {
+      ThrowUnsafe(env, path,
+                  which + " is owned by uid " + std::to_string(st.st_uid) + ", neither this process's user (uid " +
+                      std::to_string(euid) + ") nor root, who could replace the lock file; put it elsewhere");
+    }
+    int parent = openat(walk.fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (parent < 0) throw SystemError(env, errno, "open", name + "/..");
+    struct stat up;
+    if (fstat(parent, &up) != 0) {
+      int err = errno;
+      close(parent);
+      throw SystemError(env, err, "fstat", name + "/..");
+    }
+    close(walk.fd);
+    walk.fd = parent;
+    if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) break;  // "/" (or a chroot's root)
+    const size_t slash = name.find_last_of('/');
+    name = slash == std::string::npos || slash == 0 ? "/" : name.substr(0, slash);
+  }
+  return guard.release();
+}
+
+// Opens (creating 0600 if needed) the lock file at `path` O_RDWR, or throws.
+int OpenLockFile(Napi::Env env, const std::string& path) {
+  if (path.back() == '/') ThrowUnsafe(env, path, "ends with \"/\": it names a directory, not a regular file");
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  ScopedFd dirfd(OpenCheckedDirectory(env, path, dir));
+
+  // What is there now: never open a device, FIFO or socket at all. (The fstat
+  // after the open is what counts; O_NONBLOCK keeps a FIFO that appears in
+  // between from blocking the open.)
+  struct stat st;
+  if (fstatat(dirfd.fd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+    ThrowUnsafe(env, path, NotRegular(st.st_mode));
+  }
+  int fd = openat(dirfd.fd, base.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int err = errno;
+    if (fstatat(dirfd.fd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+      ThrowUnsafe(env, path, NotRegular(st.st_mode));
+    }
+    throw SystemError(env, err, "open", path);
+  }
+  ScopedFd file(fd);
+  if (fstat(fd, &st) != 0) throw SystemError(env, errno, "fstat", path);
+  if (!S_ISREG(st.st_mode)) ThrowUnsafe(env, path, NotRegular(st.st_mode));
+  const uid_t euid = geteuid();
+  if (st.st_uid != euid) {
+    ThrowUnsafe(env, path,
+                "is owned by uid " + std::to_string(st.st_uid) + ", not by this process's user (uid " +
+                    std::to_string(euid) + "): its owner could open it and hold the lock; remove it (it is "
+                    "created again, 0600) or chown it");
+  }
+  if (st.st_nlink != 1) {
+    ThrowUnsafe(env, path,
+                "has " + std::to_string(st.st_nlink) +
+                    " hard links: under another name it may be open to others; use a file of its own");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    ThrowUnsafe(env, path,
+                "is writable by group or others (mode " + ModeText(st.st_mode) +
+                    "): they could hold the lock and forge its record; remove it (it is created again, 0600) "
+                    "after making sure no one else has it open, or chmod 600 it");
+  }
+  // A file with other content is not a lock file: a mistyped path (or one
+  // naming /etc/passwd) must neither get a record written over its start nor
+  // its mode changed.
+  if (st.st_size > 0) {
+    char head[sizeof(kRecordMagic) - 1];
+    ssize_t n;
+    do n = pread(fd, head, sizeof(head), 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) throw SystemError(env, errno, "pread", path);
+    if (static_cast<size_t>(n) != sizeof(head) || memcmp(head, kRecordMagic, sizeof(head)) != 0) {
+      ThrowUnsafe(env, path,
+                  "is not a lock file: it holds " + std::to_string(st.st_size) +
+                      " bytes that do not start with a lock record (\"" + kRecordMagic +
+                      "...\"), and nothing is written over it; name a new or empty file");
+    }
+  }
+  // Readable by group or others (an earlier version created it 0644): it is
+  // ours and a lock file, so tighten it. Whoever opened it before keeps that
+  // fd; docs/security.md says what to do about that.
+  if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) throw SystemError(env, errno, "fchmod", path);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) throw SystemError(env, errno, "fcntl", path);
+  return file.release();
 }
 
 class FileLock : public Napi::ObjectWrap<FileLock> {
@@ -62,8 +265,7 @@ class FileLock : public Napi::ObjectWrap<FileLock> {
     if (path_.empty() || path_.find('\0') != std::string::npos) {
       ThrowTypeError(env, "path", "must be a non-empty path without NUL bytes");
     }
-    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw SystemError(env, errno, "open", path_);
+    fd_ = OpenLockFile(env, path_);
     env_ = env;
     napi_add_env_cleanup_hook(env_, OnEnvTeardown, this);
   }

@@ -10,7 +10,13 @@ import { RECORD_BYTES, bootId, decodeRecord, encodeRecord, waitBeforeTakeover } 
 
 /** Options of {@link FileLockElector}. Durations are milliseconds, any positive number. */
 export interface FileLockElectorOptions {
-  /** The lock file; created (mode 0644) if missing. All candidates must name the same file. */
+  /**
+   * The lock file; created (mode 0600) if missing. All candidates must name the
+   * same file and run as the same user. start() refuses (code
+   * 'ERR_LOCK_FILE_UNSAFE') a symlink, anything but a regular file of this
+   * user, a file group or others can write, and a directory above it others can
+   * write without the sticky bit (src/net/file-lock.ts has the full list).
+   */
   path: string
   /**
    * How far each grant or renewal reaches: `deadline = now + leaseMs`. The

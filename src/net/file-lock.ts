@@ -42,16 +42,39 @@ const EVENT_NAMES: Array<[LockFileEvent, number]> = [
 /**
  * One open file and an exclusive flock on it.
  *
- * The file is opened once (O_RDWR | O_CREAT | O_CLOEXEC, mode 0644) and that
- * one fd is kept until close(): a process that inherits it (the announcer's
- * guard) shares the open file description and so the lock, which is then held
- * until every copy is closed or one of them unlocks.
+ * The file is opened once (O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, created
+ * mode 0600) and that one fd is kept until close(): a process that inherits it
+ * (the announcer's guard) shares the open file description and so the lock,
+ * which is then held until every copy is closed or one of them unlocks.
+ *
+ * flock(2) needs no write access, so anyone who can open the file at all can
+ * hold the lock and stall every election; whoever can write it can forge the
+ * record at its start; whoever can write a directory above it can replace it.
+ * So the constructor refuses (an Error with `code: 'ERR_LOCK_FILE_UNSAFE'`,
+ * `path`, and a message naming the path and the problem):
+ * - a symbolic link (not followed), or anything but a regular file (a FIFO, a
+ *   directory, a device: never opened, or not kept);
+ * - a file owned by another user than the process's effective uid, or with
+ *   more than one hard link;
+ * - a file writable by group or others;
+ * - a non-empty file that does not start with a lock record (a mistyped path:
+ *   nothing is written over it);
+ * - a directory holding it, or any directory above, that group or others can
+ *   write without the sticky bit, or that belongs to a user other than this
+ *   one or root. A sticky directory such as /tmp is accepted: others cannot
+ *   remove or rename a file they do not own there, and a name they took first
+ *   is refused as owned by another user.
+ *
+ * A lock file that group or others can only read (0644, as earlier versions
+ * created it) is ours, and is tightened to 0600. See docs/security.md.
  */
 export class FileLock {
   private readonly lock: NativeFileLock
 
   /**
-   * Opens (creating if needed) the file; SystemError (ENOENT, EACCES, ...) if it cannot.
+   * Opens (creating it 0600 if needed) the file; an Error with code
+   * 'ERR_LOCK_FILE_UNSAFE' if it or a directory above it is unsafe (see the
+   * class), a SystemError (ENOENT, EACCES, ...) if it cannot be opened.
    * @param path - The lock file's path, kept as given.
    */
   constructor(readonly path: string) {
