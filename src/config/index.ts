@@ -8,5 +8,5 @@ export {
   type VclusterVipConfig,
   type VipGatewayConfig,
 } from './vcluster'
-export { loadVclusterConfig, parseVclusterYaml } from './yaml'
+export { MAX_CONFIG_BYTES, loadVclusterConfig, parseVclusterYaml } from './yaml'
 export { MAX_INTERFACE_NAME_BYTES, checkInterfaceName, type Family } from './addresses'
