@@ -4,6 +4,7 @@
 // `code`s Node uses ('ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE',
 // 'ERR_OUT_OF_RANGE'), and never as a half-applied change or a kernel EINVAL.
 // The helpers are exported for the announcer and the configuration loader.
+import { statSync, statfsSync, type Stats } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import { inspect } from 'node:util'
 import ipaddr from 'ipaddr.js'
@@ -225,12 +226,58 @@ export function validateLinkName(value: unknown, field = 'link'): string {
   return value
 }
 
-/** A network namespace path (/run/netns/NAME, /proc/PID/ns/net); undefined means the caller's own. */
-export function validateNetns(value: unknown, field = 'netns'): string | undefined {
-  if (value !== undefined && (typeof value !== 'string' || value === '')) {
-    invalidType(field, 'a namespace path such as /run/netns/NAME', value)
-  }
+/**
+ * A network namespace path as text: a non-empty string without NUL bytes (the
+ * kernel would read it only up to the first NUL: another path). Touches no file.
+ */
+export function validateNetnsPath(value: unknown, field = 'netns'): string {
+  if (typeof value !== 'string' || value === '') invalidType(field, 'a namespace path such as /run/netns/NAME', value)
+  if (value.includes('\0')) invalidValue(field, value, 'contains a NUL byte, which no path can hold')
   return value
+}
+
+/** statfs(2) f_type of nsfs, where every namespace file lives (linux/magic.h). */
+const NSFS_MAGIC = 0x6e736673
+const NETNS_EXAMPLES = '(such as /run/netns/NAME or /proc/PID/ns/net)'
+
+/**
+ * A network namespace path (/run/netns/NAME, /proc/PID/ns/net); undefined
+ * means the caller's own. Besides the text (validateNetnsPath), what the path
+ * names is looked at without opening it: a FIFO, directory, device, socket or
+ * a file outside nsfs is refused here, with the reason, because the addon
+ * would only say EINVAL (it opens the file O_NONBLOCK and checks the fd, so
+ * nothing blocks either way). A path that does not exist or cannot be looked
+ * at is left for the open to report (ENOENT, EACCES).
+ */
+export function validateNetns(value: unknown, field = 'netns'): string | undefined {
+  if (value === undefined) return undefined
+  const netns = validateNetnsPath(value, field)
+  let stats: Stats
+  try {
+    stats = statSync(netns)
+  } catch {
+    return netns
+  }
+  if (!stats.isFile()) invalidValue(field, netns, `is ${fileKind(stats)}, not a network namespace file ${NETNS_EXAMPLES}`)
+  let type: number
+  try {
+    type = statfsSync(netns).type
+  } catch {
+    return netns
+  }
+  if (type !== NSFS_MAGIC) {
+    invalidValue(field, netns, `is not a network namespace file: it is not on nsfs ${NETNS_EXAMPLES}`)
+  }
+  return netns
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory'
+  if (stats.isFIFO()) return 'a FIFO'
+  if (stats.isSocket()) return 'a socket'
+  if (stats.isCharacterDevice()) return 'a character device'
+  if (stats.isBlockDevice()) return 'a block device'
+  return 'not a regular file'
 }
 
 /** An interface index: a positive integer (ifindex is a C int). */
