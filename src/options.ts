@@ -1,8 +1,9 @@
 // VipAnnouncer options: their types, defaults and validation. Everything is
 // checked at construction, so a bad option never leaves a half-configured host.
 import ipaddr from 'ipaddr.js'
+import { checkGateway, vipAddressProblem, vipGatewayProblem, type Gateway } from './config/addresses'
 import type { LeaderElector } from './elector'
-import { invalidType, invalidValue, networkAddress, outOfRange, parseAddress, parseCidr, validateInteger, validateLinkName } from './net/validate'
+import { invalidType, invalidValue, networkAddress, outOfRange, parseAddress, parseCidr, validateInteger, validateLinkName, validateNetnsPath } from './net/validate'
 import type { Logger } from './logger'
 import type { ConflictPolicy } from './conflict'
 import { resolveSchedule, type AnnounceScheduleOptions, type ResolvedSchedule } from './schedule'
@@ -135,13 +136,19 @@ export interface ResolvedOptions {
 // validators the network facade uses (src/net/validate.ts), so the messages and
 // error codes match; what is checked here is what only a VIP setup means.
 
-function parseGateway(field: string, value: unknown): ResolvedGateway {
+// What a VIP and a gateway must be beyond their syntax is the configuration's
+// rule (src/config/addresses.ts: vipAddressProblem, checkGateway,
+// vipGatewayProblem), so the API refuses exactly what vcluster.yaml refuses.
+
+function parseGateway(field: string, value: unknown): ResolvedGateway & { rule: Gateway } {
   if (typeof value !== 'string' || !value.includes('/')) {
     invalidValue(field, value, 'must be the gateway address with its subnet prefix, e.g. "192.0.2.1/24"')
   }
   const cidr = parseCidr(value, field, { allowHostBits: true })
+  const checked = checkGateway(ipaddr.parse(cidr.address), cidr.prefixLength)
+  if ('reason' in checked) invalidValue(field, value, checked.reason)
   const network = networkAddress(cidr)
-  return { address: cidr.address, family: cidr.family, prefixLength: cidr.prefixLength, network, subnet: `${network}/${cidr.prefixLength}` }
+  return { address: cidr.address, family: cidr.family, prefixLength: cidr.prefixLength, network, subnet: `${network}/${cidr.prefixLength}`, rule: checked.value }
 }
 
 export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
@@ -153,35 +160,31 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
     const field = Array.isArray(options.vip) ? `vip[${index}]` : 'vip'
     const { address, family } = parseAddress(value, field)
     if (vips.some((v) => v.address === address)) invalidValue(field, value, 'is listed twice')
-    const range = ipaddr.parse(address).range()
-    if (range === 'unspecified' || range === 'multicast' || range === 'broadcast' || range === 'loopback') {
-      invalidValue(field, value, `is a ${range} address and cannot be a VIP`)
-    }
+    const unusable = vipAddressProblem(ipaddr.parse(address))
+    if (unusable) invalidValue(field, value, `is ${unusable} and cannot be a VIP`)
     vips.push({ address, family, prefixLength: family === 4 ? 32 : 128 })
   })
 
   const iface = validateLinkName(options.interface, 'interface')
 
   const gatewayList = options.gateway === undefined ? [] : Array.isArray(options.gateway) ? options.gateway : [options.gateway]
-  const gateways = gatewayList.map((value, index) =>
+  const checkedGateways = gatewayList.map((value, index) =>
     parseGateway(Array.isArray(options.gateway) ? `gateway[${index}]` : 'gateway', value),
   )
+  const gateways: ResolvedGateway[] = checkedGateways.map(({ rule: _rule, ...gateway }) => gateway)
   for (const family of [4, 6] as const) {
     if (gateways.filter((g) => g.family === family).length > 1) {
       invalidValue('gateway', options.gateway, `names more than one IPv${family} gateway`)
     }
   }
-  for (const gateway of gateways) {
+  for (const gateway of checkedGateways) {
     const sameFamily = vips.filter((v) => v.family === gateway.family)
     if (sameFamily.length === 0) {
       invalidValue('gateway', gateway.subnet, `is IPv${gateway.family} but no VIP is: a gateway must match the VIP's family`)
     }
-    const subnet = ipaddr.parseCIDR(gateway.subnet)
     for (const vip of sameFamily) {
-      if (!ipaddr.parse(vip.address).match(subnet)) {
-        invalidValue('vip', vip.address, `is outside the gateway's subnet ${gateway.subnet}`)
-      }
-      if (vip.address === gateway.address) invalidValue('vip', vip.address, 'is the gateway address itself')
+      const problem = vipGatewayProblem(ipaddr.parse(vip.address), gateway.rule)
+      if (problem) invalidValue('vip', vip.address, problem)
     }
   }
 
@@ -189,8 +192,11 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
   if (!elector || typeof elector.start !== 'function' || typeof elector.stop !== 'function' || typeof elector.on !== 'function') {
     invalidValue('elector', elector === undefined ? undefined : typeof elector, 'must be a LeaderElector (start, stop, on)')
   }
-  if (options.netns !== undefined && (typeof options.netns !== 'string' || !options.netns.startsWith('/'))) {
-    invalidValue('netns', options.netns, 'must be an absolute path such as /run/netns/NAME')
+  if (options.netns !== undefined) {
+    if (typeof options.netns !== 'string' || !options.netns.startsWith('/')) {
+      invalidValue('netns', options.netns, 'must be an absolute path such as /run/netns/NAME')
+    }
+    validateNetnsPath(options.netns, 'netns')
   }
   const arpKinds = options.announce?.arp ?? ['request', 'reply']
   if (!Array.isArray(arpKinds) || arpKinds.length === 0 || arpKinds.some((k) => k !== 'request' && k !== 'reply')) {
@@ -214,9 +220,15 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
     priority: validateInteger(routing.priority ?? 1000, 'routing.priority', 1, 32765),
     protocol: validateInteger(routing.protocol ?? 118, 'routing.protocol', 5, 255),
     fenceMarginMs: validateInteger(options.fenceMarginMs ?? 200, 'fenceMarginMs', 0, 60_000),
-    cleanStaleOnStart: options.cleanStaleOnStart ?? true,
+    cleanStaleOnStart: optionalBoolean(options.cleanStaleOnStart, 'cleanStaleOnStart', true),
     ...conflict,
   }
+}
+
+function optionalBoolean(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') invalidType(field, 'a boolean', value)
+  return value
 }
 
 /** Default `conflict.probeIntervalMs`: a silent holder of the VIP is found well within a second. */

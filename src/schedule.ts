@@ -3,7 +3,7 @@
 // an optional periodic refresh while leader. One schedule per VIP, so a VIP
 // restored after an outside removal restarts its own cycle without disturbing
 // the others.
-import { outOfRange, validateInteger } from './net/validate'
+import { invalidType, outOfRange, validateInteger } from './net/validate'
 
 /**
  * When a leader announces each VIP: a burst when a cycle starts (takeover,
@@ -38,6 +38,9 @@ export interface ResolvedSchedule {
 }
 
 export function resolveSchedule(options: AnnounceScheduleOptions = {}): ResolvedSchedule {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    invalidType('announce', 'an object such as { repeats: 3, repeatIntervalMs: 1000 }', options)
+  }
   const resolved = {
     burst: options.burst ?? 1,
     repeats: options.repeats ?? 3,

@@ -64,7 +64,7 @@ const cases: Case[] = [
   { name: 'gateway is the network address', input: config({ kubeVip: { gateway: '10.100.0.0/24' } }), path: `${KV}.gateway`, message: /is the network address of 10\.100\.0\.0\/24/, expected: /10\.100\.0\.1\/24/ },
   { name: 'VIP outside the subnet', input: config({ endpoint: '10.200.0.100:8443' }), path: 'controlPlane.endpoint', message: /VIP 10\.200\.0\.100 is outside the gateway's subnet 10\.100\.0\.0\/24/, expected: /an address in 10\.100\.0\.0\/24 .* e\.g\. 10\.100\.0\.100:8443/ },
   { name: 'VIP of the other family', input: config({ endpoint: '[2001:db8::10]:8443' }), path: 'controlPlane.endpoint', message: /VIP 2001:db8::10 is IPv6 but the gateway 10\.100\.0\.1\/24 is IPv4/ },
-  { name: 'VIP equal to the gateway', input: config({ endpoint: '10.100.0.1:8443' }), path: 'controlPlane.endpoint', message: /is the gateway's own address/ },
+  { name: 'VIP equal to the gateway', input: config({ endpoint: '10.100.0.1:8443' }), path: 'controlPlane.endpoint', message: /is the gateway address itself/ },
   { name: 'VIP is the network address', input: config({ endpoint: '10.100.0.0:8443' }), path: 'controlPlane.endpoint', message: /is the network address of 10\.100\.0\.0\/24/ },
   { name: 'VIP is the broadcast address', input: config({ endpoint: '10.100.0.255:8443' }), path: 'controlPlane.endpoint', message: /is the broadcast address of 10\.100\.0\.0\/24/ },
   { name: 'IPv6 VIP is the subnet-router anycast address', input: config({ endpoint: '[2001:db8::]:8443', kubeVip: { gateway: '2001:db8::1/64' } }), path: 'controlPlane.endpoint', message: /subnet-router anycast/ },

@@ -76,7 +76,7 @@ export function parseEndpoint(text: string): Parsed<Endpoint> {
   if (host === '') return fail(`${quote(text)} has no host`)
   const address = parseIpLiteral(host)
   if ('problem' in address) return address
-  const unusable = unusableAsVip(address.value)
+  const unusable = vipAddressProblem(address.value)
   if (unusable) return fail(`${quote(host)} is ${unusable} and cannot be a virtual IP`, 'a unicast address on the nodes\' layer-2 network, e.g. 10.100.0.100:8443')
   return { value: { vip: address.value.toString(), port, family: familyOf(address.value), address: address.value } }
 }
@@ -101,18 +101,76 @@ export function parseGateway(text: string): Parsed<Gateway> {
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > maxPrefix) {
     return fail(`prefix length ${quote(prefixText)} in ${quote(text)} is not 0-${maxPrefix}`, `an IPv${family} prefix length, e.g. ${host}/${family === 4 ? 24 : 64}`)
   }
-  const prefixLength = Number(prefixText)
-  if (prefixLength === 0) return fail(`prefix /0 in ${quote(text)} would make every address on-link`, `the subnet's prefix length, e.g. ${host}/${family === 4 ? 24 : 64}`)
-  if (prefixLength === maxPrefix) {
-    return fail(`prefix /${prefixLength} in ${quote(text)} leaves no room for the VIP in the gateway's subnet`, `the subnet's prefix length, e.g. ${host}/${family === 4 ? 24 : 64}`)
+  const gateway = checkGateway(address.value, Number(prefixText))
+  if ('reason' in gateway) return fail(`${quote(text)} ${gateway.reason}`, gateway.expected)
+  return { value: gateway.value }
+}
+
+// ---------------------------------------------------------------------------
+// The rules for a VIP and its gateway beyond their syntax. One implementation,
+// used by the configuration (above) and by the VipAnnouncer options
+// (src/options.ts), so the API accepts exactly what the config accepts. Each
+// gives a reason phrased to follow the value as written: the config says
+// `"192.0.2.1/0" has prefix /0, ...`, the API `gateway: "192.0.2.1/0" has prefix /0, ...`.
+
+/** Why a value breaks a rule (to follow the value in a message), and what would be valid. */
+export interface RuleViolation {
+  reason: string
+  expected: string
+}
+
+/**
+ * Why `address` cannot be a VIP, as a noun phrase ('a multicast address'), or
+ * undefined: the unspecified, limited broadcast, multicast, loopback and IPv6
+ * link-local (it would need a zone) addresses.
+ */
+export function vipAddressProblem(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
+  const bad = unusableAsGateway(address)
+  if (bad) return bad
+  if (address.kind() === 'ipv6' && address.range() === 'linkLocal') return 'a link-local address (it needs a zone)'
+  return undefined
+}
+
+/**
+ * A gateway address with its subnet's prefix length, checked: the prefix is
+ * neither /0 (everything on-link) nor a host prefix (no room for a VIP), and
+ * the address is not unspecified, broadcast, multicast or loopback, nor the
+ * subnet's network or broadcast (IPv4 up to /30) or subnet-router anycast
+ * (IPv6 up to /126) address.
+ */
+export function checkGateway(address: ipaddr.IPv4 | ipaddr.IPv6, prefixLength: number): { value: Gateway } | RuleViolation {
+  const family = familyOf(address)
+  const host = address.toString()
+  const example = `the subnet's prefix length, e.g. ${host}/${family === 4 ? 24 : 64}`
+  if (prefixLength === 0) return { reason: 'has prefix /0, which would make every address on-link', expected: example }
+  if (prefixLength === (family === 4 ? 32 : 128)) {
+    return { reason: `has prefix /${prefixLength}, which leaves no room for the VIP in the gateway's subnet`, expected: example }
   }
-  const unusable = unusableAsGateway(address.value)
-  if (unusable) return fail(`${quote(host)} is ${unusable} and cannot be a gateway`)
-  const network = networkOf(address.value, prefixLength)
-  const gateway: Gateway = { address: address.value.toString(), prefixLength, network: `${network.toString()}/${prefixLength}`, family, parsed: address.value }
-  const special = specialHostAddress(address.value, gateway)
-  if (special) return fail(`${quote(host)} is the ${special} address of ${gateway.network}, not a host`, `a host address in the subnet, e.g. ${firstHost(gateway)}/${prefixLength}`)
+  const unusable = unusableAsGateway(address)
+  if (unusable) return { reason: `is ${unusable} and cannot be a gateway`, expected: GATEWAY_EXPECTED }
+  const network = networkOf(address, prefixLength)
+  const gateway: Gateway = { address: host, prefixLength, network: `${network.toString()}/${prefixLength}`, family, parsed: address }
+  const special = specialHostAddress(address, gateway)
+  if (special) {
+    return { reason: `is the ${special} address of ${gateway.network}, not a host`, expected: `a host address in the subnet, e.g. ${firstHost(gateway)}/${prefixLength}` }
+  }
   return { value: gateway }
+}
+
+/**
+ * Why the VIP cannot be used with this gateway (to follow the VIP in a
+ * message), or undefined: it must be of the gateway's family, inside its
+ * subnet, not the gateway itself and not the subnet's network, broadcast or
+ * subnet-router anycast address.
+ */
+export function vipGatewayProblem(vip: ipaddr.IPv4 | ipaddr.IPv6, gateway: Gateway): string | undefined {
+  const family = familyOf(vip)
+  if (family !== gateway.family) return `is IPv${family} but the gateway ${gateway.address}/${gateway.prefixLength} is IPv${gateway.family}`
+  if (!vip.match(gateway.parsed, gateway.prefixLength)) return `is outside the gateway's subnet ${gateway.network}`
+  if (vip.toString() === gateway.address) return 'is the gateway address itself'
+  const special = specialHostAddress(vip, gateway)
+  if (special) return `is the ${special} address of ${gateway.network}`
+  return undefined
 }
 
 /**
@@ -135,16 +193,8 @@ export function checkVipInGatewaySubnet(endpoint: Endpoint, gateway: Gateway): P
   const expected = `an address in ${gateway.network} other than the gateway ${gateway.address}${
     gateway.family === 4 && gateway.prefixLength <= 30 ? ` and the network and broadcast addresses` : gateway.family === 6 && gateway.prefixLength <= 126 ? ' and the subnet-router anycast address' : ''
   }, e.g. ${exampleVip(gateway, endpoint.port)}`
-  if (endpoint.family !== gateway.family) {
-    return { problem: `VIP ${endpoint.vip} is IPv${endpoint.family} but the gateway ${gateway.address}/${gateway.prefixLength} is IPv${gateway.family}`, expected }
-  }
-  if (!endpoint.address.match(gateway.parsed, gateway.prefixLength)) {
-    return { problem: `VIP ${endpoint.vip} is outside the gateway's subnet ${gateway.network}`, expected }
-  }
-  if (endpoint.vip === gateway.address) return { problem: `VIP ${endpoint.vip} is the gateway's own address`, expected }
-  const special = specialHostAddress(endpoint.address, gateway)
-  if (special) return { problem: `VIP ${endpoint.vip} is the ${special} address of ${gateway.network}`, expected }
-  return undefined
+  const reason = vipGatewayProblem(endpoint.address, gateway)
+  return reason ? { problem: `VIP ${endpoint.vip} ${reason}`, expected } : undefined
 }
 
 function parseIpLiteral(text: string): Parsed<ipaddr.IPv4 | ipaddr.IPv6> {
@@ -182,13 +232,6 @@ function unusableAsGateway(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefin
     loopback: 'a loopback address',
   }
   return names[range]
-}
-
-function unusableAsVip(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
-  const bad = unusableAsGateway(address)
-  if (bad) return bad
-  if (address.kind() === 'ipv6' && address.range() === 'linkLocal') return 'a link-local address (it needs a zone)'
-  return undefined
 }
 
 function networkOf(address: ipaddr.IPv4 | ipaddr.IPv6, prefixLength: number): ipaddr.IPv4 | ipaddr.IPv6 {

@@ -144,7 +144,7 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
 export interface ProbeOptions extends PacketSocketOptions {
   /** The address asked about, IPv4 or IPv6. */
   ip: string
-  /** How long to wait for an answer; default 1000 ms. */
+  /** How long to wait for an answer; default 1000 ms, at most 2^31-1 ms (setTimeout's limit). */
   timeoutMs?: number
 }
 
@@ -153,6 +153,9 @@ export interface ProbeResult {
   /** MAC of the first host that answered for the address; absent when nobody did. */
   answeredBy?: string
 }
+
+/** The longest delay setTimeout can wait (2^31-1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 0x7fffffff
 
 /** Probes sent per call, spread over the timeout, so one lost frame does not hide an owner. */
 const PROBES = 3
@@ -178,8 +181,10 @@ export async function probeAddress(options: ProbeOptions): Promise<ProbeResult> 
   if (ipv4) ipv4Bytes(ip)
   else ipv6Bytes(ip)
   const timeoutMs = options.timeoutMs ?? 1000
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(`timeoutMs: expected a positive number of milliseconds, got ${timeoutMs}`)
+  // setTimeout fires at once for a delay above 2^31-1 ms: the probe would
+  // answer "nobody" without waiting.
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new RangeError(`timeoutMs: expected a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`)
   }
 
   const link = { link: options.link, netns: options.netns }
