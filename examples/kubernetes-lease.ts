@@ -105,6 +105,7 @@ async function main(): Promise<void> {
   announcer.on('follower', (e) => console.log(`follower: ${e.reason}`))
   announcer.on('link', (e) => console.log(`link ${e.interface}: ${e.state}`))
   announcer.on('fenced', (e) => console.log(`fenced: ${e.reason}`))
+  announcer.on('conflict', (e) => console.log(`conflict: ${e.vip} is also answered by ${e.mac} (policy ${e.policy})`))
   // API server errors are reported while the elector retries; they are not fatal.
   announcer.on('error', (error) => console.error(`error: ${error.message}`))
 

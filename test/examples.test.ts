@@ -67,6 +67,8 @@ function runExample(t: Test, file: string, args: string[], options: { host?: Lab
   t.teardown(async () => {
     example.kill('SIGKILL')
     await example.exited
+    // On a failure, what the example said is the first thing to read.
+    if (!t.passing()) t.comment(`${file} output:\n${example.lines.join('\n')}`)
   })
   return example
 }
