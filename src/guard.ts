@@ -35,7 +35,11 @@ export interface GuardOptions {
   lockFd?: number
   /** The host's lifeline (see createLifeline); without it the guard learns of a death from the pipe's EOF. */
   lifeline?: Lifeline
-  /** How long to wait for an answer before declaring the guard unresponsive. */
+  /**
+   * How long the guard may stay silent after a command before it is declared
+   * unresponsive (default 2000 ms). Time this thread spends busy does not
+   * count against the guard: see judge().
+   */
   replyTimeoutMs?: number
 }
 
@@ -244,11 +248,38 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
       return Promise.reject(Object.assign(new Error(`guard pipe: ${(error as Error).message}`), { code: 'ERR_GUARD_EXITED' }))
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq)
-        reject(Object.assign(new Error(`guard did not answer "${text.split(' ')[0]}" within ${this.replyTimeoutMs} ms`), { code: 'ETIMEDOUT' }))
-      }, this.replyTimeoutMs)
-      this.pending.set(seq, { resolve, reject, timer })
+      const entry: Pending = { resolve, reject, timer: setTimeout(() => this.judge(seq, entry, text), this.replyTimeoutMs) }
+      this.pending.set(seq, entry)
+    })
+  }
+
+  /**
+   * The reply timer has run out: reject, but only if the reply is not waiting
+   * in the pipe. The timeout must measure the guard's silence, not this
+   * thread's (issue 11, defect 9): a takeover that adds thousands of VIPs
+   * keeps the thread busy for seconds right after arm() wrote its command; the
+   * guard answers within microseconds, but its reply sits unread in the pipe,
+   * and libuv runs expired timers (the first phase of a loop iteration) before
+   * it polls for I/O. So the verdict waits for one poll: setImmediate runs in
+   * the check phase, which comes right after the poll phase of the same
+   * iteration, when every reply that was readable has been read and handled
+   * (readline emits lines synchronously from the stream's data callback).
+   * Rejecting then means the loop looked into the pipe at least
+   * replyTimeoutMs after the write and found nothing: the guard really was
+   * silent that long, however long this thread was busy in between.
+   *
+   * Rejected alternatives: starting the timer from a setImmediate after the
+   * write only excuses the first busy stretch (a second one before the next
+   * poll, say another instance's takeover in this process, counts again), and
+   * comparing against the instant the reply became readable is not possible:
+   * a pipe carries no timestamp, and by the time we read the reply we cannot
+   * tell how long it waited.
+   */
+  private judge(seq: number, entry: Pending, text: string): void {
+    setImmediate(() => {
+      if (this.pending.get(seq) !== entry) return // answered (or the guard exited) in the meantime
+      this.pending.delete(seq)
+      entry.reject(Object.assign(new Error(`guard did not answer "${text.split(' ')[0]}" within ${this.replyTimeoutMs} ms`), { code: 'ETIMEDOUT' }))
     })
   }
 
