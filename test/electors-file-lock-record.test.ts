@@ -116,3 +116,13 @@ t.test('stop() while waiting out a dead holder keeps its record for the next one
   await other.stop()
   await elector.close()
 })
+
+t.test('a record reaching beyond what a timer can wait still makes the successor wait', async (t) => {
+  const file = lockPath()
+  writeFileSync(file, encodeRecord({ state: 'held', until: monotonicNow() + 40 * 24 * 3600 * 1000, boot: bootId(), pid: 1 }))
+  const elector = new FileLockElector({ path: file })
+  t.teardown(() => elector.close())
+  await elector.start()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.notOk(elector.isLeader, 'still waiting (a 40-day setTimeout would have fired at once)')
+})

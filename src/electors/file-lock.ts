@@ -49,6 +49,9 @@ type State = 'idle' | 'campaigning' | 'claiming' | 'leader'
  */
 const RETRY_AFTER_EVENT_MS = [1, 2, 4, 8, 16, 32]
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /**
  * Leader election with an exclusive flock(2) on a file.
  *
@@ -240,10 +243,13 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   private claim(waitMs: number): void {
     this.clearTimers()
     this.state = 'claiming'
+    const until = monotonicNow() + waitMs
+    // setTimeout fires at once beyond 2^31-1 ms: wait in steps, re-checking the instant.
     this.claimTimer = setTimeout(() => {
       this.claimTimer = undefined
       if (this.state !== 'claiming') return
       const now = monotonicNow()
+      if (now < until) return this.claim(until - now)
       const check = this.checkLock()
       if (check === 'held') this.becomeLeader(now)
       else if (check === 'replaced') this.giveUp()
@@ -252,7 +258,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
         if (check instanceof Error) this.report(check)
         this.campaign()
       }
-    }, Math.ceil(waitMs) + 1)
+    }, Math.min(MAX_TIMER_MS, Math.ceil(waitMs) + 1))
   }
 
   private becomeLeader(now: number): void {
