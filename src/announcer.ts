@@ -8,7 +8,7 @@ import type TypedEmitter from 'typed-emitter'
 import { monotonicNow } from './clock'
 import type { Lease, LeaderElector } from './elector'
 import { ConflictDetector, DEFEND_INTERVAL_MS, type ConflictEvent } from './conflict'
-import { Footprint, cleanStale } from './footprint'
+import { Footprint, cleanStale, describeAddresses, foreignVips } from './footprint'
 import { GuardProcess, createLifeline, type Lifeline } from './guard'
 import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from './kernel-lifetime'
 import { log, silentLogger, type Logger } from './logger'
@@ -16,7 +16,7 @@ import { LinkMonitor } from './net/monitor'
 import { Netlink } from './net/netlink'
 import { PacketSocket } from './net/packets'
 import { gratuitousArp, neighbourAdvertisement } from './net/frames'
-import type { AddressEvent, LinkEvent, LinkInfo } from './net/types'
+import type { AddressEvent, AddressInfo, LinkEvent, LinkInfo, RouteEvent, RuleEvent } from './net/types'
 import { resolveOptions, type ResolvedOptions, type VipAnnouncerOptions } from './options'
 import { AnnounceSchedule, type AnnounceReason } from './schedule'
 
@@ -51,6 +51,21 @@ export interface AnnouncedEvent {
   reason: AnnounceReason
 }
 
+/** Payload of the 'restored' event: one part of the footprint, removed from outside, put back. */
+export interface RestoredEvent {
+  /** What was put back: a VIP's address, its `from VIP` rule, or a route of the policy-routing table. */
+  kind: 'address' | 'rule' | 'route'
+  /**
+   * It, as `ip` would name it: 'address 192.0.2.100/32', 'rule from
+   * 192.0.2.100/32 lookup 30100 priority 1000', 'route default via 192.0.2.1 table 30100'.
+   */
+  item: string
+  /** The VIP it belongs to (kind 'address' and 'rule'); a table route serves every VIP of its family. */
+  vip?: string
+  /** From the removal's notification to the item being back, ms. */
+  delayMs: number
+}
+
 /** Events of a VipAnnouncer, each with its listener's arguments. */
 export type AnnouncerEvents = {
   /**
@@ -68,8 +83,11 @@ export type AnnouncerEvents = {
   follower: (event: { reason: string }) => void
   /** Announcement frames for one VIP were sent (also for each repeat and refresh). */
   announced: (event: AnnouncedEvent) => void
-  /** A VIP removed from outside was put back. */
-  restored: (event: { vip: string; delayMs: number }) => void
+  /**
+   * A VIP, its rule or a table route, removed from outside while leader, was
+   * put back (one event per item).
+   */
+  restored: (event: RestoredEvent) => void
   /**
    * Another host answers for a VIP (docs/conflicts.md): `mac` is its MAC,
    * `since` the CLOCK_MONOTONIC ms of the first evidence. With the 'yield'
@@ -103,7 +121,7 @@ export interface AnnouncerStats {
   transitions: number
   /** Announcement frames sent (gratuitous ARP and neighbour advertisements). */
   framesSent: number
-  /** VIPs put back after something outside removed them. */
+  /** Items of the footprint (VIPs, their rules, table routes) put back after something outside removed them: one per 'restored' event. */
   restores: number
   /** Times the guard process removed the VIP because the lease was not renewed in time. */
   fences: number
@@ -169,6 +187,15 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private holding = false
   /** The guard reported a fence that the queue has not handled yet. */
   private fenceReported = false
+  /** From start() until stop() (or a failed start): the announcer means to campaign whenever it could hold the VIP. */
+  private campaignWanted = false
+  /** The elector runs: started by us and not stopped since (see syncCampaign). */
+  private campaigning = false
+  /** VIPs configured on this host by someone else (footprint.ts: foreignVips), and their sorted description. */
+  private foreign: AddressInfo[] = []
+  private foreignKey = ''
+  /** A rule/route restore step is queued and has not started yet (a table flush deletes several routes at once). */
+  private routingRestoreQueued = false
   /** When the kernel lifetime last given to the VIPs ends (CLOCK_MONOTONIC ms; Infinity: none given). */
   private expiry = Infinity
   private refreshTimer: NodeJS.Timeout | undefined
@@ -181,7 +208,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private detector: ConflictDetector | undefined
   /** Leader by the elector's word, but the VIP given up to another host that answers for it ('yield'). */
   private yielded = false
-  private startedAt = 0
+  /** The elector's start() is running: an election now found nobody holding leadership. */
+  private electorStarting = false
+  /** The current grant came while the elector was starting (see shouldProbeFirst). */
+  private startupElection = false
   private tookOnce = false
   private readonly lastDefense = new Map<string, number>()
   private defendTimer: NodeJS.Timeout | undefined
@@ -230,7 +260,13 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   /**
    * Opens the sockets, removes leftovers of an earlier crash, starts the guard
    * and begins campaigning. Resolves once campaigning runs (not when elected).
-   * Idempotent. A missing interface is waited for (event `link` 'missing').
+   * Idempotent. A missing interface is waited for (event `link` 'missing'):
+   * the announcer campaigns only while it could hold the VIP, so the elector
+   * starts when the interface appears (and stops while it is gone).
+   * Rejects (code 'ERR_VIP_IN_USE', nothing changed on the host) when a VIP
+   * is already configured on the host other than as this library adds it
+   * (the host's own address named as the VIP, a /24 set by hand, the VIP on
+   * another interface): it is never taken over or deleted.
    * A failed start undoes what it did (sockets, guard, elector listeners; the
    * elector is stopped) and rejects; calling start() again retries.
    */
@@ -240,6 +276,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       // Undo everything doStart() did, so the host can simply call start()
       // again (after fixing the cause): a half-started announcer would hold
       // sockets, a guard, or elector listeners nobody owns.
+      this.campaignWanted = false
+      this.campaigning = false
       this.detachElector()
       await this.queue // an election the elector reported before failing
       if (this.holding) await this.release('start failed').catch((e) => this.fail(e))
@@ -266,13 +304,23 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.stateValue = 'starting'
     const { netns } = this.options
     this.netlink = Netlink.open({ netns })
-    this.monitor = LinkMonitor.open({ netns })
+    // Rules and table routes exist only with a gateway: only then pay for
+    // their notifications (every address change brings several route ones).
+    const routing = this.options.gateways.length > 0
+    this.monitor = LinkMonitor.open({ netns, rules: routing, routes: routing })
     this.monitor.on('address', (event) => this.onAddressEvent(event))
     this.monitor.on('link', (event) => this.onLinkEvent(event))
+    this.monitor.on('rule', (event) => this.onRuleEvent(event))
+    this.monitor.on('route', (event) => this.onRouteEvent(event))
     this.monitor.on('overrun', () => this.enqueue(() => this.resync('netlink notifications overrun')))
     this.monitor.on('error', (error) => this.fail(error))
 
     this.link = this.netlink.findLink(this.options.interface)
+    // Before anything touches the host: a VIP someone else configured is not
+    // ours to take over, refresh or delete (the stale cleanup below would have
+    // deleted the host's own address, and with it its connected route).
+    const foreign = foreignVips(this.netlink, this.options, this.link?.index)
+    if (foreign.length > 0) throw vipInUse(describeAddresses(this.netlink, foreign), 'refusing to start; nothing was changed')
     if (this.options.cleanStaleOnStart) {
       const removed = cleanStale(this.netlink, this.options, this.link?.index)
       if (removed.length > 0) {
@@ -294,9 +342,86 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.elector.on('deposed', this.onDeposed)
     this.elector.on('error', this.onElectorError)
     this.stateValue = 'follower'
-    this.startedAt = monotonicNow()
-    await this.elector.start()
+    this.campaignWanted = true
+    const why = this.cannotHold()
+    if (why !== undefined) {
+      // Leading without the interface would keep the VIP off every replica;
+      // syncCampaign starts the elector once it is there.
+      log(this.logger, 'info', 'not campaigning until the VIP can be held here', { event: 'started', vips: this.vips, interface: this.options.interface, why })
+      return
+    }
+    this.campaigning = true
+    await this.startElector()
     log(this.logger, 'info', 'campaigning', { event: 'started', vips: this.vips, interface: this.options.interface })
+  }
+
+  /**
+   * Why this replica could not hold the VIP now, or undefined. While there
+   * is a reason it does not campaign (syncCampaign): a leader that cannot
+   * hold the VIP keeps every other replica from holding it.
+   */
+  private cannotHold(): string | undefined {
+    if (!this.link) return `interface ${this.options.interface} missing`
+    if (this.foreign.length > 0) return `VIP configured on this host by someone else (${this.foreignKey})`
+    return undefined
+  }
+
+  /**
+   * Campaigns exactly while this replica could hold the VIP: stops the
+   * elector when it can't (releasing leadership at once, so another replica
+   * takes over: the file lock unlocked, the etcd key deleted, the Lease
+   * released), starts it again when it can. A holder is never stopped here;
+   * release() calls this again once the VIP is off.
+   */
+  private async syncCampaign(): Promise<void> {
+    if (!this.campaignWanted || (this.stateValue !== 'follower' && this.stateValue !== 'leader')) return
+    const why = this.cannotHold()
+    if (why !== undefined) {
+      if (!this.campaigning || this.holding) return
+      this.campaigning = false
+      log(this.logger, 'warn', 'stepping back: not campaigning while the VIP cannot be held here', { event: 'stepped-back', why })
+      try {
+        await this.elector.stop()
+      } catch (error) {
+        this.fail(error)
+      }
+    } else if (!this.campaigning) {
+      this.campaigning = true
+      log(this.logger, 'info', 'campaigning again', { event: 'campaigning' })
+      try {
+        await this.startElector()
+      } catch (error) {
+        // Reported; the next change of the interface or of the foreign VIPs tries again.
+        this.campaigning = false
+        this.fail(error)
+      }
+    }
+  }
+
+  /**
+   * Re-reads the VIPs someone else configured on the host (after an address
+   * notification for a VIP that is not ours, a new interface, an overrun),
+   * reports a change and campaigns accordingly. They are never deleted. A
+   * follower stops campaigning while one exists; a leader keeps its own VIP
+   * (an outside conflict, reported) and steps back once it releases it.
+   */
+  private async checkForeign(): Promise<void> {
+    if (!this.netlink || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
+    const foreign = foreignVips(this.netlink, this.options, this.link?.index)
+    const described = describeAddresses(this.netlink, foreign).sort()
+    const key = described.join(', ')
+    this.footprint?.avoid(foreign)
+    if (key === this.foreignKey) return
+    this.foreign = foreign
+    this.foreignKey = key
+    if (foreign.length > 0) {
+      this.fail(vipInUse(described, this.holding
+        ? 'an outside conflict: this leader keeps its own VIP and will remove only that'
+        : 'not campaigning while it is there; it is never deleted'))
+    } else {
+      log(this.logger, 'info', 'no VIP configured by someone else any more', { event: 'vip-free' })
+    }
+    await this.syncCampaign()
   }
 
   private async startGuard(): Promise<void> {
@@ -314,6 +439,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private async attachLink(link: LinkInfo): Promise<void> {
     this.link = link
     this.footprint = new Footprint(this.netlink!, this.options, link.index)
+    this.footprint.avoid(this.foreign)
     this.detector?.stop()
     this.detector = this.makeDetector(link.index)
     // Open its sockets now, off the takeover path; it watches only while we lead.
@@ -377,6 +503,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const problem = leaseProblem(lease) // a pure function: the warm-up calls this on a stand-in receiver
     if (problem) return this.refuseLease('elected', problem)
     this.lease = lease
+    this.startupElection = this.electorStarting
     this.electedAt = monotonicNow()
     log(this.logger, 'info', 'elected', { event: 'elected', leaseMs: Number.isFinite(lease.deadline) ? Math.round(lease.deadline - monotonicNow()) : 'unlimited' })
     this.enqueue(() => this.acquire('elected'))
@@ -433,7 +560,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       log(this.logger, 'warn', 'lease already too close to its deadline; waiting for a renewal', { trigger })
       return
     }
-    if (!this.link || !this.footprint || !this.guard) return // waiting for the interface
+    // Elected while the VIP can't be held here (an election that crossed our
+    // stepping back, or an elector that ignores stop()): take nothing, and
+    // make sure the elector is stopped.
+    if (!this.link || !this.footprint || !this.guard) return this.syncCampaign() // waiting for the interface
+    if (this.foreign.length > 0) {
+      log(this.logger, 'warn', 'elected, but the VIP is configured here by someone else: not taking it', { trigger, foreign: this.foreignKey })
+      return this.syncCampaign()
+    }
     if (this.yielded) return // another host answers for the VIP: retaken when it stops ('conflict-cleared')
     if (this.shouldProbeFirst()) {
       // Elected right at start-up: nobody is waiting for a failover, so look
@@ -509,6 +643,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       log(this.logger, 'info', 'follower: VIP removed', { event: 'follower', reason })
       this.emit('follower', { reason })
     }
+    // A leader that kept its VIP beside a foreign one steps back now.
+    await this.syncCampaign()
   }
 
   /**
@@ -527,6 +663,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.footprint.refresh(lifetime)
       this.expiry = now + lifetime * 1000
     } catch (error) {
+      // The interface was just removed: its notification is on the way (linkGone).
+      if ((error as NodeJS.ErrnoException).code === 'ENODEV') return
       // The VIP keeps its current lifetime; the next tick tries again.
       this.fail(error)
     }
@@ -584,11 +722,20 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   // --- reconciliation (netlink notifications) --------------------------------
 
   private onAddressEvent(event: AddressEvent): void {
-    if (event.action !== 'delete' || !this.holding || !this.link || event.index !== this.link.index) return
     if (!this.options.vips.some((v) => v.address === event.address)) return
+    if (!this.footprint?.owns(event)) {
+      // The VIP with another prefix or on another interface (or on an
+      // interface not attached yet: the check runs after the attach queued
+      // before it): someone else's.
+      this.enqueue(() => this.checkForeign())
+      return
+    }
+    if (event.action !== 'delete' || !this.holding || !this.link) return
     const seenAt = monotonicNow()
     this.enqueue(async () => {
       if (!this.holding || !this.lease || this.fenceAt(this.lease) <= monotonicNow()) return
+      // The interface itself went (its addresses are deleted first): linkGone, queued next, handles it.
+      if (!this.netlink!.findLink(this.link!.index)) return
       if (this.footprint!.presentAddresses().has(event.address)) return
       // Our own guard may have done it (a fence that a late renewal raced):
       // its report precedes the answer to a ping, so ask before restoring.
@@ -608,9 +755,49 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       }
       const delayMs = monotonicNow() - seenAt
       this.stats.restores++
+      const vip = this.options.vips.find((v) => v.address === event.address)!
       log(this.logger, 'warn', 'VIP was removed from outside; restored', { event: 'restored', vip: event.address, delayMs: Number(delayMs.toFixed(3)) })
-      this.emit('restored', { vip: event.address, delayMs })
+      this.emit('restored', { kind: 'address', item: `address ${vip.address}/${vip.prefixLength}`, vip: event.address, delayMs })
       this.scheduleFor(event.address).start('restore')
+    })
+  }
+
+  private onRuleEvent(event: RuleEvent): void {
+    if (event.action === 'delete' && this.holding && this.footprint?.ownsRule(event.rule)) this.restoreRoutingSoon()
+  }
+
+  private onRouteEvent(event: RouteEvent): void {
+    if (event.action === 'delete' && this.holding && this.footprint?.ownsRoute(event.route)) this.restoreRoutingSoon()
+  }
+
+  /**
+   * A rule or table route of ours was deleted while we hold the VIP: put back
+   * what is missing, as for the VIP (onAddressEvent). Our own release deletes
+   * them too, but after `holding` went false, so those notifications never
+   * get here; one that does after a re-acquire finds everything present.
+   */
+  private restoreRoutingSoon(): void {
+    if (this.routingRestoreQueued) return
+    this.routingRestoreQueued = true
+    const seenAt = monotonicNow()
+    this.enqueue(async () => {
+      this.routingRestoreQueued = false
+      if (!this.holding || !this.lease || this.fenceAt(this.lease) <= monotonicNow()) return
+      // Our own guard may have done it (a fence that a late renewal raced):
+      // its report precedes the answer to a ping, so ask before restoring.
+      await this.guard?.ping().catch(() => {})
+      if (this.fenceReported || !this.holding || !this.footprint || !this.link) return
+      // A link taken down (or removed) loses its routes to the kernel; the
+      // link-up path re-applies the whole footprint (linkGone handles a
+      // removal): don't fight it.
+      const link = this.netlink!.findLink(this.link.index)
+      if (!link || !link.up || !link.carrier) return
+      for (const restored of this.footprint.restoreRouting()) {
+        const delayMs = monotonicNow() - seenAt
+        this.stats.restores++
+        log(this.logger, 'warn', `${restored.kind} was removed from outside; restored`, { event: 'restored', item: restored.item, delayMs: Number(delayMs.toFixed(3)) })
+        this.emit('restored', { ...restored, delayMs })
+      }
     })
   }
 
@@ -632,6 +819,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.enqueue(async () => {
         if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return
         await this.attachLink(link)
+        // Classify the VIPs again for the new ifindex, and campaign again now
+        // that the VIP could be held (syncCampaign).
+        await this.checkForeign()
+        await this.syncCampaign()
         if (this.lease) await this.acquire('interface appeared')
       })
       return
@@ -658,19 +849,28 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     log(this.logger, 'warn', 'interface removed; waiting for it to return', { interface: name })
     // Its addresses and routes went with it; rules stay and are removed by release.
     await this.release('interface removed')
-    this.packets?.close()
-    this.packets = undefined
     this.link = undefined
     this.footprint = undefined
     this.yielded = false
+    // Without the interface this replica can't hold the VIP: release
+    // leadership now so another replica takes it, and campaign again when the
+    // interface is back (onLinkEvent). First thing once the footprint is gone
+    // and the guard disarmed: the takeover waits for it, and closing the
+    // packet sockets below blocks for an RCU grace period each (packet_release:
+    // synchronize_net, ~5-15 ms).
+    await this.syncCampaign()
+    this.packets?.close()
+    this.packets = undefined
     this.stopWatchingForConflicts(true)
     this.detector = undefined
     if (this.guard?.alive) await this.guard.setActions([])
     this.emit('link', { interface: name, state: 'gone' })
   }
 
-  private resync(why: string): void {
+  private async resync(why: string): Promise<void> {
     log(this.logger, 'warn', 'resynchronising', { why })
+    // Notifications were lost: VIPs someone else added or removed among them.
+    await this.checkForeign()
     if (this.holding && this.footprint) this.applyAgain()
   }
 
@@ -699,9 +899,26 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     return detector
   }
 
-  /** The first takeover within STARTUP_PROBE_WINDOW_MS of the elector's start() probes before it claims. */
+  /**
+   * The first takeover probes before it claims when the elector granted
+   * leadership inside its start(): it found nobody holding leadership (a
+   * free lock, a single static replica), so this is a start-up, not a
+   * failover, and nobody waits for it. A grant that comes later (a successor
+   * that waited for the lock, the lease, the key) claims at once and probes
+   * right after: failovers must not wait.
+   */
   private shouldProbeFirst(): boolean {
-    return !this.tookOnce && this.options.probeIntervalMs > 0 && monotonicNow() - this.startedAt < STARTUP_PROBE_WINDOW_MS
+    return !this.tookOnce && this.startupElection && this.options.probeIntervalMs > 0
+  }
+
+  /** elector.start(), remembering that an election meanwhile is a start-up's. */
+  private async startElector(): Promise<void> {
+    this.electorStarting = true
+    try {
+      await this.elector.start()
+    } finally {
+      this.electorStarting = false
+    }
   }
 
   /** One probe round before the first claim; true when another host answered. */
@@ -822,6 +1039,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.startPromise) await this.startPromise.catch(() => {})
     if (this.stateValue === 'stopped') return
     this.stateValue = 'stopping'
+    this.campaignWanted = false
     // Let any transition in flight finish, then remove the footprint before
     // releasing leadership: the next leader never overlaps with us.
     await this.queue
@@ -831,6 +1049,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.fail(error as Error)
     }
     this.detachElector(['elected', 'renewed', 'deposed'])
+    this.campaigning = false
     try {
       await this.elector.stop()
     } catch (error) {
@@ -874,6 +1093,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.footprint = undefined
     this.lockFd = undefined
     this.lease = undefined
+    this.foreign = []
+    this.foreignKey = ''
+    this.routingRestoreQueued = false
   }
 
   private fail(error: unknown): void {
@@ -885,6 +1107,16 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 }
 
+/** The error for VIPs configured on the host by someone else (footprint.ts: foreignVips). */
+function vipInUse(described: string[], consequence: string): Error {
+  const error = new Error(
+    `VIP already configured on this host, not by vip-announcer: ${described.join(', ')} ` +
+      `(vip-announcer adds a VIP as /32 or /128 on its interface and removes only that); ${consequence}. ` +
+      'A VIP must be an address no host has: choose another VIP, or remove that address.',
+  )
+  return Object.assign(error, { code: 'ERR_VIP_IN_USE' })
+}
+
 /** Why a grant's deadline is unusable (see refuseLease), or undefined when it is a finite number or Infinity. */
 function leaseProblem(lease: Lease | undefined): string | undefined {
   const deadline: unknown = lease?.deadline
@@ -894,15 +1126,6 @@ function leaseProblem(lease: Lease | undefined): string | undefined {
   return typeof deadline === 'number' ? String(deadline) : `${typeof deadline} ${JSON.stringify(deadline) ?? String(deadline)}`
 }
 
-/**
- * Elected this soon after campaigning began: the elector found nobody
- * holding leadership (a lock nobody held, a fresh Lease or key), so this is a
- * start-up, not a failover, and nobody waits for it: it probes for another
- * holder first (docs/conflicts.md). A successor taking over from a dead
- * leader has been campaigning for longer (it waited for the lock or the
- * lease), even right after its own restart, and claims at once.
- */
-const STARTUP_PROBE_WINDOW_MS = 100
 
 // The receiver for warm-up calls of the takeover's methods: holding already
 // (so acquire() returns at once), no lease (no timer armed), a silent logger

@@ -53,7 +53,8 @@ export interface LeaderElector extends TypedEmitter<ElectorEvents> {
    * from a 'deposed' listener during `stop()`), then starts a fresh campaign
    * that may be elected again later. A `stop()` after it stops the new
    * campaign. The announcer relies on this to step down and campaign
-   * again (after its guard process died).
+   * again (after its guard process died, and while its interface is gone:
+   * a replica that can't hold the VIP does not campaign).
    */
   start(): Promise<void>
   /**

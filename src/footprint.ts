@@ -4,7 +4,7 @@
 // an earlier crash, and how to describe the removal as raw netlink requests the
 // guard process can replay on its own.
 import type { Netlink } from './net/netlink'
-import type { AddressSpec, RouteSpec, RuleSpec } from './net/types'
+import type { AddressInfo, AddressSpec, RouteInfo, RouteSpec, RuleInfo, RuleSpec } from './net/types'
 import type { ResolvedOptions } from './options'
 
 /** Errors that mean "already the way we want it". */
@@ -16,11 +16,45 @@ function codeOf(error: unknown): string | undefined {
 }
 
 export class Footprint {
+  /**
+   * IPv6 VIPs that someone else configured on this interface with another
+   * prefix length (see avoid()): left alone by apply, refresh and restore.
+   */
+  private avoided = new Set<string>()
+
   constructor(
     private readonly netlink: Netlink,
     private readonly options: ResolvedOptions,
     private readonly ifindex: number,
   ) {}
+
+  /**
+   * Takes note of the VIPs configured on the host that are not ours
+   * (foreignVips()). Linux keeps one IPv6 address per interface whatever its
+   * prefix length, and applies an add (EEXIST) or a replace to that address:
+   * our replace would give someone's 2001:db8::100/64 the lease's lifetime and
+   * the kernel would delete it. So an IPv6 VIP with a foreign copy on this
+   * interface is not added, refreshed or restored. IPv4 keeps addresses per
+   * (address, prefix length) and matches our requests exactly: nothing to avoid.
+   */
+  avoid(foreign: readonly AddressInfo[]): void {
+    this.avoided = new Set(foreign.filter((a) => a.family === 6 && a.index === this.ifindex).map((a) => a.address))
+  }
+
+  /** True when `address` (an address or an 'address' event) is one of ours: a VIP, with its /32 or /128, on this interface. */
+  owns(address: Pick<AddressInfo, 'index' | 'address' | 'prefixLength'>): boolean {
+    return isOwnAddress(this.options, this.ifindex, address)
+  }
+
+  /** True when `rule` (listed or from a 'rule' event) is one this footprint adds. */
+  ownsRule(rule: RuleInfo): boolean {
+    return this.rules().some((r) => r.family === rule.family && r.source === rule.source && r.table === rule.table && r.priority === rule.priority)
+  }
+
+  /** True when `route` (listed or from a 'route' event) is in our table with our protocol tag: ours, or a leftover of ours. */
+  ownsRoute(route: RouteInfo): boolean {
+    return this.options.gateways.length > 0 && route.table === this.options.table && route.protocol === this.options.protocol
+  }
 
   /**
    * The VIP addresses; with `lifetimeS` (whole seconds, finite) each carries
@@ -65,10 +99,15 @@ export class Footprint {
     const undo: Array<() => void> = []
     try {
       for (const address of this.addresses(lifetimeS)) {
+        if (this.avoided.has(address.address)) continue
         // An address already there (a link-up or resync re-apply) gets the
-        // lifetime too: replace sets it on an existing address.
+        // lifetime too: replace sets it on an existing address. For IPv6 the
+        // address there may be someone else's with another prefix length
+        // (see avoid()): replace only ours.
         if (this.tryAdd(() => this.netlink.addAddress(address))) undo.push(() => this.netlink.deleteAddress(address))
-        else if (address.validLifetime !== undefined) this.netlink.replaceAddress(address)
+        else if (address.validLifetime !== undefined && (address.address.includes(':') ? this.presentAddresses(true).has(address.address) : true)) {
+          this.netlink.replaceAddress(address)
+        }
       }
       for (const route of this.routes()) {
         if (this.tryAdd(() => this.netlink.addRoute(route))) undo.push(() => this.netlink.deleteRoute(route))
@@ -103,7 +142,27 @@ export class Footprint {
   /** Adds one VIP's address again (after an outside removal), with the lifetime given. */
   restoreAddress(address: string, lifetimeS?: number): void {
     const spec = this.addresses(lifetimeS).find((a) => a.address === address)
-    if (spec) this.tryAdd(() => this.netlink.addAddress(spec))
+    if (spec && !this.avoided.has(address)) this.tryAdd(() => this.netlink.addAddress(spec))
+  }
+
+  /**
+   * Adds again the rules and table routes that are missing (after an outside
+   * removal); returns what it added, for the log and the 'restored' event.
+   */
+  restoreRouting(): Array<{ kind: 'rule' | 'route'; item: string; vip?: string }> {
+    const restored: Array<{ kind: 'rule' | 'route'; item: string; vip?: string }> = []
+    for (const rule of this.rules()) {
+      if (this.tryAdd(() => this.netlink.addRule(rule))) {
+        restored.push({ kind: 'rule', item: `rule from ${rule.source} lookup ${rule.table} priority ${rule.priority}`, vip: rule.source!.split('/')[0] })
+      }
+    }
+    for (const route of this.routes()) {
+      if (this.tryAdd(() => this.netlink.addRoute(route))) {
+        const via = route.gateway ? ` via ${route.gateway}` : ''
+        restored.push({ kind: 'route', item: `route ${route.destination}${via} table ${route.table}` })
+      }
+    }
+    return restored
   }
 
   /**
@@ -112,7 +171,9 @@ export class Footprint {
    * only call it while the lease is valid.
    */
   refresh(lifetimeS: number): void {
-    for (const address of this.addresses(lifetimeS)) this.netlink.replaceAddress(address)
+    for (const address of this.addresses(lifetimeS)) {
+      if (!this.avoided.has(address.address)) this.netlink.replaceAddress(address)
+    }
   }
 
   /** Removes rules, then routes, then addresses; tries all, then reports the first real failure. */
@@ -149,13 +210,13 @@ export class Footprint {
     ]
   }
 
-  /** VIP addresses currently configured on the interface. */
-  presentAddresses(): Set<string> {
+  /** VIP addresses currently configured on the interface (with `ownOnly`, only with our prefix lengths). */
+  presentAddresses(ownOnly = false): Set<string> {
     const mine = new Set(this.options.vips.map((v) => v.address))
     return new Set(
       this.netlink
         .listAddresses({ link: this.ifindex })
-        .filter((a) => mine.has(a.address))
+        .filter((a) => (ownOnly ? this.owns(a) : mine.has(a.address)))
         .map((a) => a.address),
     )
   }
@@ -172,9 +233,41 @@ export class Footprint {
 }
 
 /**
+ * True when `address` is one this library adds: a VIP with its own prefix
+ * length (/32 or /128) on the interface `ifindex`. A VIP with another prefix
+ * length, or on another interface, was configured by someone else.
+ */
+export function isOwnAddress(options: ResolvedOptions, ifindex: number | undefined, address: Pick<AddressInfo, 'index' | 'address' | 'prefixLength'>): boolean {
+  return ifindex !== undefined && address.index === ifindex && options.vips.some((v) => v.address === address.address && v.prefixLength === address.prefixLength)
+}
+
+/**
+ * The VIPs configured anywhere in the namespace that are not ours (see
+ * isOwnAddress): the host's own address named as the VIP, a hand-made
+ * 192.0.2.100/24, the VIP on another interface. This library never deletes
+ * them, and does not take the VIP while one exists (docs/architecture.md).
+ */
+export function foreignVips(netlink: Netlink, options: ResolvedOptions, ifindex: number | undefined): AddressInfo[] {
+  const vips = new Set(options.vips.map((v) => v.address))
+  return netlink.listAddresses().filter((a) => vips.has(a.address) && !isOwnAddress(options, ifindex, a))
+}
+
+/** 'ADDRESS/PREFIX on NAME' for each address, for messages. */
+export function describeAddresses(netlink: Netlink, addresses: readonly AddressInfo[]): string[] {
+  let names: Map<number, string> | undefined
+  return addresses.map((a) => {
+    names ??= new Map(netlink.listLinks().map((l) => [l.index, l.name]))
+    return `${a.address}/${a.prefixLength} on ${names.get(a.index) ?? `ifindex ${a.index}`}`
+  })
+}
+
+/**
  * Removes what an earlier run of this library may have left: the VIPs on the
- * interface (any prefix length), `from VIP` rules into our table at any
- * priority, and routes in our table tagged with our protocol. Returns what it
+ * interface with our prefix lengths only (/32, /128: permanent from an older
+ * version, or with a lifetime that has not run out), `from VIP/32` (/128)
+ * rules into our table at any priority, and routes in our table tagged with
+ * our protocol. A VIP with any other prefix length is someone else's (the
+ * host's own address named as the VIP) and is never touched. Returns what it
  * removed, for the log.
  */
 export function cleanStale(netlink: Netlink, options: ResolvedOptions, ifindex: number | undefined): string[] {
@@ -182,16 +275,17 @@ export function cleanStale(netlink: Netlink, options: ResolvedOptions, ifindex: 
   const vips = new Set(options.vips.map((v) => v.address))
   if (ifindex !== undefined) {
     for (const address of netlink.listAddresses({ link: ifindex })) {
-      if (!vips.has(address.address)) continue
+      if (!isOwnAddress(options, ifindex, address)) continue
       netlink.deleteAddress({ link: ifindex, address: address.address, prefixLength: address.prefixLength })
       removed.push(`address ${address.address}/${address.prefixLength}`)
     }
   }
   for (const family of [4, 6] as const) {
     for (const rule of netlink.listRules({ family })) {
-      // RuleInfo.source is a CIDR ('192.0.2.100/32').
+      // RuleInfo.source is a CIDR ('192.0.2.100/32'); ours are host prefixes.
       const source = rule.source?.split('/')[0]
       if (rule.table !== options.table || source === undefined || !vips.has(source)) continue
+      if (rule.sourceLength !== (family === 4 ? 32 : 128)) continue
       netlink.deleteRule({ family, source: `${source}/${rule.sourceLength}`, table: rule.table, priority: rule.priority })
       removed.push(`rule from ${source} lookup ${rule.table} priority ${rule.priority}`)
     }

@@ -52,7 +52,7 @@ export function registerMetrics(announcer: VipAnnouncer, options: MetricsOptions
   const leader = new client.Gauge({ name: `${prefix}leader`, help: '1 while this replica holds the VIP', labelNames: ['interface'], registers })
   const transitions = new client.Counter({ name: `${prefix}transitions_total`, help: 'Leader/follower transitions', labelNames: ['interface'], registers })
   const frames = new client.Counter({ name: `${prefix}announcements_total`, help: 'Announcement frames sent', labelNames: ['interface', 'kind'], registers })
-  const restores = new client.Counter({ name: `${prefix}restores_total`, help: 'VIPs re-added after an outside removal', labelNames: ['interface'], registers })
+  const restores = new client.Counter({ name: `${prefix}restores_total`, help: 'Footprint items (VIPs, their rules, table routes) re-added after an outside removal', labelNames: ['interface'], registers })
   const fences = new client.Counter({ name: `${prefix}fences_total`, help: 'VIP removals by the guard (lease deadline passed)', labelNames: ['interface'], registers })
   const conflicts = new client.Counter({ name: `${prefix}conflicts_total`, help: 'Other hosts found answering for a VIP (docs/conflicts.md)', labelNames: ['interface', 'policy'], registers })
   const conflicting = new client.Gauge({ name: `${prefix}conflict`, help: '1 while another host is known to answer for a VIP', labelNames: ['interface'], registers })
