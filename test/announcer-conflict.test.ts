@@ -10,6 +10,7 @@ import { DEFEND_INTERVAL_MS } from '../src/conflict'
 import { FrameCapture } from '../src/net/capture'
 import { Lab, namespaceTestOptions } from './lab/lab'
 import { VIP, VIP6, switchedReplicas } from './lab/topologies'
+import { StaticElector } from '../src/electors/static'
 import { ManualElector } from './support/manual-elector'
 import { nextEvent, sleep, waitFor } from './support/wait'
 
@@ -22,7 +23,8 @@ t.test('yield: a starting replica finds the third host, leaves the VIP off, and 
   const { replicas: [cp1, squatter] } = switchedReplicas(lab, 2)
   squatter.ip('addr', 'add', `${VIP}/24`, 'dev', 'eth0')
   squatter.ip('-6', 'addr', 'add', `${VIP6}/64`, 'dev', 'eth0', 'nodad')
-  const elector = new ManualElector()
+  // Elected inside start() (nobody holds leadership): a start-up, which probes before it claims.
+  const elector = new StaticElector()
   const announcer = new VipAnnouncer({ vip: [VIP, VIP6], interface: 'eth0', elector, netns: cp1.path })
   t.teardown(() => announcer.stop())
   const conflicts: ConflictPayload[] = []
@@ -31,7 +33,6 @@ t.test('yield: a starting replica finds the third host, leaves the VIP off, and 
   announcer.on('leader', () => leaders.push(monotonicNow()))
   const startedAt = monotonicNow()
   await announcer.start()
-  elector.elect()
   await waitFor('both conflicts', () => conflicts.length >= 2, 2000)
   const reportedAt = monotonicNow()
   t.ok(reportedAt - startedAt < 1000, `conflicts reported ${(reportedAt - startedAt).toFixed(0)} ms after start()`)
