@@ -1,9 +1,10 @@
 // vcluster.yaml text -> options, with line and column on every issue.
-import { constants, type Stats } from 'node:fs'
+import { constants } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { isAlias, isMap, isScalar, LineCounter, parseAllDocuments, visit, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import { ConfigError, type ConfigIssue } from './errors'
 import { validateVclusterConfig, type IssueAt, type ParseOptions, type VclusterVipConfig } from './vcluster'
+import { fileKind } from '../file-kind'
 
 /**
  * The largest configuration accepted, in bytes (1 MiB). A vcluster.yaml is a
@@ -66,14 +67,6 @@ function sizeProblem(what: 'file' | 'text', bytes: number, qualifier = ''): stri
   return `the ${what} is ${qualifier}${bytes} bytes, over the limit of ${MAX_CONFIG_BYTES} bytes (1 MiB)`
 }
 
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory'
-  if (stats.isFIFO()) return 'a FIFO'
-  if (stats.isSocket()) return 'a socket'
-  if (stats.isCharacterDevice()) return 'a character device'
-  if (stats.isBlockDevice()) return 'a block device'
-  return 'not a regular file'
-}
 
 /**
  * Validates vcluster.yaml text. YAML 1.2 with merge keys (`<<`) and anchors;

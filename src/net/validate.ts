@@ -9,6 +9,7 @@ import { isIPv4, isIPv6 } from 'node:net'
 import { inspect } from 'node:util'
 import ipaddr from 'ipaddr.js'
 import type { AddressSpec, Family, LinkRef, RouteScope, RouteSpec, RuleSpec } from './types'
+import { fileKind } from '../file-kind'
 
 /** Error codes of the validation errors (as Node's own argument errors). */
 export type ValidationCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE'
@@ -271,14 +272,6 @@ export function validateNetns(value: unknown, field = 'netns'): string | undefin
   return netns
 }
 
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory'
-  if (stats.isFIFO()) return 'a FIFO'
-  if (stats.isSocket()) return 'a socket'
-  if (stats.isCharacterDevice()) return 'a character device'
-  if (stats.isBlockDevice()) return 'a block device'
-  return 'not a regular file'
-}
 
 /** An interface index: a positive integer (ifindex is a C int). */
 export function validateIfindex(value: unknown, field = 'link'): number {
