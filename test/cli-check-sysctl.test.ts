@@ -1,9 +1,14 @@
 // The sysctl rules and the CapEff parser of `check` as pure functions; the
 // namespace test (cli-check-lab) runs them against a real kernel.
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { hasCapability, parseEffectiveCapabilities } from '../src/cli/check/capabilities'
 import { commandPrefix } from '../src/cli/check/checks'
+import { shellCommand } from '../src/cli/check/shell'
 import { sysctlChecks, sysctlKeys } from '../src/cli/check/sysctl'
+import { tempDir } from './support/temp'
 
 function run(values: Record<string, string>, { iface = 'eth0', hasGateway = true, family = 4 as 4 | 6, prefix = '' } = {}) {
   const results = sysctlChecks({ family, iface, values: new Map(Object.entries(values)), hasGateway, commandPrefix: prefix })
@@ -76,4 +81,38 @@ t.test('fix commands run in the checked namespace', async (t) => {
   t.equal(commandPrefix('/run/netns/cp1'), 'ip netns exec cp1 ')
   t.equal(commandPrefix('/var/run/netns/cp1'), 'ip netns exec cp1 ')
   t.equal(commandPrefix('/proc/4242/ns/net'), 'nsenter --net=/proc/4242/ns/net ')
+})
+
+// Linux accepts "$(…)", ";", quotes and backticks in interface names, and a
+// namespace path may hold spaces: a pasted fix must hand them to the command
+// as data. Judged by running each fix in /bin/sh against stand-ins that
+// record their argv, so the shell's own parsing is the witness.
+t.test('fix commands quote interface names and namespace paths for the shell', async (t) => {
+  const dir = tempDir('vip-shell-')
+  const marker = path.join(dir, 'pwned')
+  for (const tool of ['sysctl', 'ip', 'nsenter']) {
+    writeFileSync(path.join(dir, tool), `#!/bin/sh\nfor a in "$@"; do printf '%s\\0' "$a"; done >> "${dir}/argv"; printf '\\n' >> "${dir}/argv"\n`, { mode: 0o755 })
+  }
+  const argvOf = (command: string): string[][] => {
+    rmSync(path.join(dir, 'argv'), { force: true })
+    execFileSync('/bin/sh', ['-c', command], { env: { PATH: `${dir}:/usr/bin:/bin` } })
+    return readFileSync(path.join(dir, 'argv'), 'utf8').split('\n').filter(Boolean).map((line) => line.split('\0').slice(0, -1))
+  }
+  const iface = `a$(touch ${marker})`
+  const hostile = [`a;touch ${marker}`, `a$(touch ${marker})`, "a'b`touch " + marker + '`']
+  for (const name of hostile) {
+    const fix = run(v4(name, { arp_ignore: 8 }, { arp_ignore: 8 }), { iface: name, prefix: commandPrefix('/tmp/my ns/net') }).arp_ignore.fix!
+    t.same(argvOf(fix), [
+      ['--net=/tmp/my ns/net', 'sysctl', '-w', 'net.ipv4.conf.all.arp_ignore=1'],
+      ['--net=/tmp/my ns/net', 'sysctl', '-w', `net.ipv4.conf.${name}.arp_ignore=1`],
+    ], `sysctl fix for ${JSON.stringify(name)}: each word arrives whole`)
+    t.notOk(existsSync(marker), `nothing in ${JSON.stringify(name)} ran`)
+  }
+  t.same(argvOf(`${commandPrefix("/run/netns/a'b")}${shellCommand('ip', 'link', 'set', iface, 'up')}`), [['netns', 'exec', "a'b", 'ip', 'link', 'set', iface, 'up']])
+  t.notOk(existsSync(marker))
+  const six = run({ 'net/ipv6/conf/all/disable_ipv6': '1', [`net/ipv6/conf/${hostile[1]}/disable_ipv6`]: '1', 'net/ipv6/conf/all/accept_dad': '1', [`net/ipv6/conf/${hostile[1]}/accept_dad`]: '1' }, { iface: hostile[1], family: 6 })
+  t.same(argvOf(six.disable_ipv6.fix!), [['-w', `net.ipv6.conf.${hostile[1]}.disable_ipv6=0`]])
+  t.notOk(existsSync(marker))
+  // Plain names stay readable.
+  t.equal(commandPrefix('/run/netns/cp1') + shellCommand('ip', 'link', 'set', 'eth0', 'up'), 'ip netns exec cp1 ip link set eth0 up')
 })

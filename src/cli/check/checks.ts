@@ -6,6 +6,7 @@ import { ConfigError, formatConfigIssue, loadVclusterConfig, type EnabledVipConf
 import { hasCapability, type CapabilityName } from './capabilities'
 import { NotChecked, type HostProbe, type ProbedAddress, type ProbedLink } from './probe'
 import type { CheckResult } from './result'
+import { shellCommand } from './shell'
 import { sysctlChecks, sysctlKeys } from './sysctl'
 
 export interface CheckDependencies {
@@ -85,7 +86,7 @@ async function checkNetns(netns: string): Promise<CheckResult> {
       id,
       status: 'FAIL',
       summary: `${netns}: ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
-      fix: code === 'ENOENT' ? `create it (ip netns add ${path.basename(netns)}) or pass an existing namespace (ip netns list)` : 'run check as root',
+      fix: code === 'ENOENT' ? `create it (${shellCommand('ip', 'netns', 'add', path.basename(netns))}) or pass an existing namespace (ip netns list)` : 'run check as root',
     }
   }
   const info = await statfs(netns).catch(() => undefined)
@@ -166,7 +167,7 @@ async function interfaceCheck(iface: string, link: ProbedLink | undefined, probe
   if (link.linkType !== 'ether') {
     return { id, status: 'FAIL', summary: `${described} is a ${link.linkType} link: ARP needs an Ethernet interface`, fix: 'use an Ethernet interface (veth, bridge, macvlan, a NIC) in controlPlane.advanced.kubeVip.interface' }
   }
-  if (!link.up) return { id, status: 'FAIL', summary: `${described} is administratively down`, fix: `${commandPrefix(netns)}ip link set ${iface} up` }
+  if (!link.up) return { id, status: 'FAIL', summary: `${described} is administratively down`, fix: `${commandPrefix(netns)}${shellCommand('ip', 'link', 'set', iface, 'up')}` }
   if (!link.carrier) {
     return { id, status: 'FAIL', summary: `${described} is up but has no carrier (nothing attached at the other end)`, fix: `connect ${iface}: check the cable, the veth peer or the bridge port it belongs to` }
   }
@@ -260,5 +261,5 @@ async function gatewayCheck(config: EnabledVipConfig, usable: boolean, probe: Ho
 export function commandPrefix(netns: string | undefined): string {
   if (!netns) return ''
   const named = /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(netns)
-  return named ? `ip netns exec ${named[1]} ` : `nsenter --net=${netns} `
+  return `${named ? shellCommand('ip', 'netns', 'exec', named[1]) : shellCommand('nsenter', `--net=${netns}`)} `
 }

@@ -3,6 +3,7 @@
 // arp_ignore, arp_announce and rp_filter use the maximum of the two).
 import type { Family } from '../../config'
 import type { CheckResult } from './result'
+import { shellCommand } from './shell'
 
 export interface SysctlContext {
   family: Family
@@ -51,7 +52,12 @@ function fixCommands(context: SysctlContext, proto: 'ipv4' | 'ipv6', name: strin
   const scopes: string[] = []
   if (value.all !== undefined && bad(value.all)) scopes.push('all')
   if (value.dev !== undefined && bad(value.dev)) scopes.push(context.iface.replace(/\./g, '/'))
-  return scopes.map((scope) => `${context.commandPrefix}sysctl -w net.${proto}.conf.${scope}.${name}=${good}`).join(' && ')
+  return scopes.map((scope) => sysctlFix(context, `net.${proto}.conf.${scope}.${name}`, good)).join(' && ')
+}
+
+/** One `sysctl -w key=value` run in the checked namespace, the key quoted (it holds the interface name). */
+function sysctlFix(context: SysctlContext, key: string, value: number): string {
+  return `${context.commandPrefix}${shellCommand('sysctl', '-w', `${key}=${value}`)}`
 }
 
 function unreadable(id: string, context: SysctlContext, value: Pair): CheckResult | undefined {
@@ -141,7 +147,7 @@ function disableIpv6(context: SysctlContext): CheckResult {
       id,
       status: 'FAIL',
       summary: `${context.iface}=${dev}: IPv6 is disabled on ${context.iface}, so the VIP cannot be added`,
-      fix: `${context.commandPrefix}sysctl -w net.ipv6.conf.${context.iface.replace(/\./g, '/')}.disable_ipv6=0`,
+      fix: sysctlFix(context, `net.ipv6.conf.${context.iface.replace(/\./g, '/')}.disable_ipv6`, 0),
     }
   }
   return { id, status: 'PASS', summary: `${context.iface}=0 (all=${all ?? '?'}): IPv6 is enabled on ${context.iface}` }
@@ -156,7 +162,7 @@ function acceptDad(context: SysctlContext): CheckResult {
       id,
       status: 'WARN',
       summary: `${context.iface}=2: a duplicate MAC-based link-local address disables IPv6 on ${context.iface} altogether (the VIP itself is added with nodad)`,
-      fix: `${context.commandPrefix}sysctl -w net.ipv6.conf.${context.iface.replace(/\./g, '/')}.accept_dad=1`,
+      fix: sysctlFix(context, `net.ipv6.conf.${context.iface.replace(/\./g, '/')}.accept_dad`, 1),
     }
   }
   return { id, status: 'PASS', summary: `${context.iface}=${dev}: no effect on the VIP, which is added with nodad so a takeover is not delayed by duplicate address detection` }
