@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import { Lab, namespaceTestOptions } from './lab/lab'
 import { LinkMonitor, Netlink } from '../src/net'
+import { buildDir } from '../src/net/binding'
 
 const facade = path.resolve(__dirname, '../src/net/index.ts')
 const openFds = () => readdirSync('/proc/self/fd').length
@@ -61,7 +62,7 @@ t.test('a Netlink socket and a LinkMonitor inside a worker', namespaceTestOption
 // writes its compile cache, leaves its own cache files open, which would hide
 // the addon's descriptors in the count.
 t.test('terminating a worker with open monitors and sockets releases everything', async (t) => {
-  const addonPath = path.resolve(__dirname, '../build/Release/vip_announcer.node')
+  const addonPath = path.join(buildDir, 'vip_announcer.node')
   const before = openFds()
   for (let round = 0; round < 5; round++) {
     const worker = new Worker(
