@@ -24,9 +24,12 @@
 //    never wait for an answer past it;
 //  - stop(): `deposed` first, then release, so another candidate takes over at once;
 //  - nothing in the background may throw; emit 'error' only when someone listens.
+// LeaseTracker (exported next to ElectorEmitter) keeps the grant rule for you:
+// grant(deadline) says elected or renewed, only ever moves the deadline forward
+// and re-arms the step-down timer; lose(reason) says deposed.
 import net from 'node:net'
 import { createInterface } from 'node:readline'
-import { ElectorEmitter, monotonicNow, type LeaderElector } from '../src'
+import { ElectorEmitter, LeaseTracker, monotonicNow, type LeaderElector } from '../src'
 import { formatMeasurements, runElectorConformance, type ConformanceReport } from '../src/testing'
 
 // --- the backend: a lock server -----------------------------------------------
@@ -144,13 +147,12 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
   readonly identity: string
   private readonly options: Required<TcpLockElectorOptions>
   private readonly marginMs: number
-  private leader = false
-  private deadline = 0
+  /** Leadership and its deadline: grants in, 'elected'/'renewed'/'deposed' and the step-down timer out. */
+  private readonly lease: LeaseTracker
   private running = false
   private stopping?: Promise<void>
   private loop?: Promise<void>
   private tick?: NodeJS.Timeout
-  private stepDown?: NodeJS.Timeout
   private wake?: () => void
 
   constructor(options: TcpLockElectorOptions) {
@@ -169,10 +171,14 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
     this.options = { host: '127.0.0.1', ...options, ttlMs }
     this.identity = options.identity
     this.marginMs = ttlMs / 10
+    this.lease = new LeaseTracker(
+      { elected: (lease) => this.emit('elected', lease), renewed: (lease) => this.emit('renewed', lease), deposed: (reason) => this.emit('deposed', reason) },
+      { stepDownLeadMs: this.marginMs, expiredReason: 'no successful renewal in time' },
+    )
   }
 
   get isLeader(): boolean {
-    return this.leader
+    return this.lease.isLeader
   }
 
   /**
@@ -204,7 +210,7 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
       this.running = false
       clearTimeout(this.tick)
       this.wake?.()
-      this.lose('stopped') // deposed first: the announcer removes the VIP...
+      this.lease.lose('stopped') // deposed first: the announcer removes the VIP...
       await this.loop
       // ...then release, so a follower takes over at once. Even as a follower:
       // an attempt cut short by stop() may have won. Never rejects.
@@ -228,7 +234,7 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
     const { lock, identity, ttlMs } = this.options
     const sentAt = monotonicNow() // before connecting: the request arrives later still
     // A leader never waits past the moment it must give up.
-    const patienceMs = this.leader ? this.deadline - this.marginMs - sentAt : ttlMs / 3
+    const patienceMs = this.lease.isLeader ? this.lease.msUntilStepDown(sentAt) : ttlMs / 3
     let answer: string
     try {
       answer = await this.request(`ACQUIRE ${lock} ${identity} ${ttlMs}`, patienceMs)
@@ -237,34 +243,16 @@ export class TcpLockElector extends ElectorEmitter implements LeaderElector {
       return // a leader keeps its step-down timer: it gives up in time by itself
     }
     if (!this.running) return
-    if (answer.startsWith('HELD')) return this.lose(`the lock is held by ${answer.slice(5)}`)
+    if (answer.startsWith('HELD')) {
+      this.lease.lose(`the lock is held by ${answer.slice(5)}`)
+      return
+    }
     if (answer !== 'GRANTED') {
       if (this.listenerCount('error') > 0) this.emit('error', new Error(`lock server: ${answer}`))
       return
     }
-    const deadline = sentAt + ttlMs - this.marginMs
-    if (!this.leader) {
-      this.leader = true
-      this.deadline = deadline
-      this.armStepDown()
-      this.emit('elected', { deadline })
-    } else if (deadline > this.deadline) {
-      this.deadline = deadline
-      this.armStepDown()
-      this.emit('renewed', { deadline })
-    }
-  }
-
-  private armStepDown(): void {
-    clearTimeout(this.stepDown)
-    this.stepDown = setTimeout(() => this.lose('no successful renewal in time'), this.deadline - this.marginMs - monotonicNow())
-  }
-
-  private lose(reason: string): void {
-    if (!this.leader) return
-    this.leader = false
-    clearTimeout(this.stepDown)
-    this.emit('deposed', reason)
+    // Elected, or the deadline moved forward; the tracker re-arms the step-down.
+    this.lease.grant(sentAt + ttlMs - this.marginMs)
   }
 
   /** One request on its own connection; rejects if no answer comes within timeoutMs. */

@@ -2,6 +2,7 @@
 // docs/electors.md explains it for people writing their own elector.
 import { EventEmitter } from 'node:events'
 import type TypedEmitter from 'typed-emitter'
+import { monotonicNow } from './clock'
 import type { ElectorTiming } from './kernel-lifetime'
 
 /** A grant of leadership. */
@@ -94,3 +95,96 @@ export interface LeaderElector extends TypedEmitter<ElectorEvents> {
 
 /** Base class with a typed emitter; electors may extend it but need not. */
 export class ElectorEmitter extends (EventEmitter as new () => TypedEmitter<ElectorEvents>) {}
+
+/** Where a LeaseTracker sends the leadership events (the elector's emit, or one that catches listener errors). */
+export interface LeaseTrackerSink {
+  elected(lease: Lease): void
+  renewed(lease: Lease): void
+  deposed(reason: string): void
+}
+
+export interface LeaseTrackerOptions {
+  /**
+   * How long before the deadline a holder without a newer grant gives up:
+   * 'deposed' comes this early, so the announcer removes the VIP while the
+   * promise still holds.
+   */
+  stepDownLeadMs: number
+  /** The 'deposed' reason when the deadline comes without a newer grant. */
+  expiredReason: string
+  /** Runs when leadership ends, just before 'deposed' (to abort a renewal still in flight, say). */
+  onLoss?: (reason: string) => void
+}
+
+/**
+ * The rule at the core of the elector contract, in one place: a grant that
+ * reaches `deadline` makes a follower leader ('elected') or moves a leader's
+ * deadline forward ('renewed'; a grant that would move it back is ignored),
+ * and re-arms the step-down timer, which says 'deposed' `stepDownLeadMs`
+ * before the deadline unless a newer grant came. `lose()` ends leadership
+ * early. An elector supplies the grants (each from the send time of a
+ * successful write, never the time its answer arrived); the tracker supplies
+ * the events and the timer. Every method is synchronous, so events come
+ * from the caller's own stack, in order.
+ */
+export class LeaseTracker {
+  private leader = false
+  private until = 0
+  private timer?: NodeJS.Timeout
+
+  constructor(
+    private readonly sink: LeaseTrackerSink,
+    private readonly options: LeaseTrackerOptions,
+  ) {
+    if (!(options.stepDownLeadMs >= 0) || !Number.isFinite(options.stepDownLeadMs)) {
+      throw new RangeError(`LeaseTracker: stepDownLeadMs must be a finite number ≥ 0, got ${String(options.stepDownLeadMs)}`)
+    }
+  }
+
+  /** True between 'elected' and 'deposed'. */
+  get isLeader(): boolean {
+    return this.leader
+  }
+
+  /** The current grant's deadline (monotonic ms); meaningless while not leader. */
+  get deadline(): number {
+    return this.until
+  }
+
+  /** Milliseconds left until the step-down (negative once it is due); for a renewal's patience. */
+  msUntilStepDown(now = monotonicNow()): number {
+    return this.until - this.options.stepDownLeadMs - now
+  }
+
+  /**
+   * A successful write reaching `deadline`. Returns the event emitted, or
+   * undefined when a leader's deadline would not move forward. A deadline that
+   * is not a finite number is refused (it would mean "never step down").
+   */
+  grant(deadline: number): 'elected' | 'renewed' | undefined {
+    if (!Number.isFinite(deadline)) throw new RangeError(`LeaseTracker: a grant's deadline must be a finite number, got ${String(deadline)}`)
+    if (this.leader && deadline <= this.until) return undefined
+    const event = this.leader ? 'renewed' : 'elected'
+    this.leader = true
+    this.until = deadline
+    this.arm()
+    this.sink[event]({ deadline })
+    return event
+  }
+
+  /** Ends leadership now ('deposed' with `reason`); false if not leader. */
+  lose(reason: string): boolean {
+    if (!this.leader) return false
+    this.leader = false
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.options.onLoss?.(reason)
+    this.sink.deposed(reason)
+    return true
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.lose(this.options.expiredReason), Math.max(0, this.msUntilStepDown()))
+  }
+}

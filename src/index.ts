@@ -8,7 +8,7 @@ export type { AnnouncerEvents, AnnouncerState, AnnouncerStats, AnnouncedEvent, L
 export type { VipAnnouncerOptions, RoutingOptions } from './options'
 export type { AnnounceScheduleOptions, AnnounceReason } from './schedule'
 export type { LeaderElector, Lease, ElectorEvents } from './elector'
-export { ElectorEmitter } from './elector'
+export { ElectorEmitter, LeaseTracker, type LeaseTrackerOptions, type LeaseTrackerSink } from './elector'
 export { EXPIRY_LATENESS_MS, MAX_LIFETIME_S, MIN_GRANT_MS, MIN_RENEWAL_HEADROOM_MS, lifetimeFor, type ElectorTiming } from './kernel-lifetime'
 export { monotonicNow } from './clock'
 export type { Logger, LogMethod } from './logger'

@@ -1,7 +1,7 @@
 // What the electors that campaign against a remote backend (Kubernetes Lease,
 // etcd) share: start/stop/restart coordination, and events that never throw
 // into a campaign loop. Each subclass supplies the campaign itself.
-import { ElectorEmitter, type ElectorEvents, type LeaderElector } from '../elector'
+import { ElectorEmitter, type ElectorEvents, type LeaderElector, type LeaseTracker, type LeaseTrackerSink } from '../elector'
 
 export abstract class CampaignElector extends ElectorEmitter implements LeaderElector {
   /**
@@ -27,10 +27,29 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
    */
   protected abstract readonly label: string
   /**
-   * True between 'elected' and 'deposed'; the subclass's campaign sets it.
+   * Leadership and its deadline: the subclass's campaign grants it from each
+   * successful write (see `leaseSink` for the events).
    * @internal
    */
-  protected leader = false
+  protected abstract readonly lease: LeaseTracker
+  /**
+   * The tracker's events, emitted so that a listener that throws is reported
+   * instead of breaking the campaign loop.
+   * @internal
+   */
+  protected readonly leaseSink: LeaseTrackerSink = {
+    elected: (lease) => this.emitSafely('elected', lease),
+    renewed: (lease) => this.emitSafely('renewed', lease),
+    deposed: (reason) => this.emitSafely('deposed', reason),
+  }
+
+  /**
+   * True between 'elected' and 'deposed'.
+   * @internal
+   */
+  protected get leader(): boolean {
+    return this.lease.isLeader
+  }
   /**
    * True from stop() until the next campaign begins: loops check it to end.
    * @internal
@@ -132,7 +151,9 @@ export abstract class CampaignElector extends ElectorEmitter implements LeaderEl
    * Emits `deposed` if leader.
    * @internal
    */
-  protected abstract loseLeadership(reason: string): void
+  protected loseLeadership(reason: string): void {
+    this.lease.lose(reason)
+  }
 
   /**
    * How an error reads in a report.

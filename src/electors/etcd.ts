@@ -5,6 +5,7 @@
 import type { ElectorTiming } from '../kernel-lifetime'
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3'
 import { monotonicNow } from '../clock'
+import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
 import { loadOptionalPeer } from './optional-peer'
 
@@ -109,6 +110,8 @@ export class EtcdElector extends CampaignElector {
   private readonly marginMs: number
   /** @internal */
   protected readonly label: string
+  /** @internal */
+  protected readonly lease: LeaseTracker
 
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private client?: Etcd3
@@ -119,10 +122,8 @@ export class EtcdElector extends CampaignElector {
   private wakePending = false
 
   private session?: Session
-  private deadline = 0
   /** Revision at which our leader key was written; older watch events predate our leadership. */
   private leaderRevision = 0n
-  private stepDownTimer?: NodeJS.Timeout
 
   constructor(options: EtcdElectorOptions) {
     super()
@@ -170,6 +171,10 @@ export class EtcdElector extends CampaignElector {
     this.ttlMs = ttl * 1000
     this.keepAliveMs = this.ttlMs / 3
     this.marginMs = Math.min(1000, this.ttlMs / 10)
+    this.lease = new LeaseTracker(this.leaseSink, {
+      stepDownLeadMs: this.marginMs,
+      expiredReason: `no successful keep-alive within the lease TTL (${this.ttlSeconds} s)`,
+    })
     this.label = `EtcdElector ${this.key} (${this.identity})`
   }
 
@@ -183,7 +188,6 @@ export class EtcdElector extends CampaignElector {
     this.wakeCampaign = undefined
     this.wakePending = false
     this.session = undefined
-    this.deadline = 0
     this.leaderRevision = 0n
     let client: Etcd3
     try {
@@ -282,7 +286,7 @@ export class EtcdElector extends CampaignElector {
   private async keepAlive(client: Etcd3, session: Session): Promise<void> {
     // Not past the point where we would give up anyway.
     const timeoutMs = this.leader
-      ? Math.min(this.keepAliveMs, this.deadline - this.marginMs - monotonicNow())
+      ? Math.min(this.keepAliveMs, this.lease.msUntilStepDown())
       : this.keepAliveMs
     if (timeoutMs <= 0) return
     const sentAt = monotonicNow()
@@ -302,14 +306,7 @@ export class EtcdElector extends CampaignElector {
     }
     session.sentAt = sentAt
     session.ttlMs = Math.min(this.ttlMs, ttlSeconds * 1000)
-    if (this.leader) {
-      const deadline = this.sessionDeadline(session)
-      if (deadline > this.deadline) {
-        this.deadline = deadline
-        this.armStepDown()
-        this.emitSafely('renewed', { deadline })
-      }
-    }
+    if (this.leader) this.lease.grant(this.sessionDeadline(session))
   }
 
   private keepAliveOnce(client: Etcd3, id: string, timeoutMs: number): Promise<number> {
@@ -400,11 +397,8 @@ export class EtcdElector extends CampaignElector {
     // Our lease is about to run out (keep-alives failing): the key goes with
     // it; claim nothing now and let the next keep-alive decide.
     if (deadline - this.marginMs <= monotonicNow()) return
-    this.leader = true
-    this.deadline = deadline
     this.leaderRevision = revision
-    this.armStepDown()
-    this.emitSafely('elected', { deadline })
+    this.lease.grant(deadline)
   }
 
   /** The watch is the fast path; this catches changes it missed while disconnected. */
@@ -468,22 +462,6 @@ export class EtcdElector extends CampaignElector {
 
   private sessionDeadline(session: Session): number {
     return session.sentAt + session.ttlMs - this.marginMs
-  }
-
-  private armStepDown(): void {
-    clearTimeout(this.stepDownTimer)
-    this.stepDownTimer = setTimeout(
-      () => this.loseLeadership(`no successful keep-alive within the lease TTL (${this.ttlSeconds} s)`),
-      Math.max(0, this.deadline - this.marginMs - monotonicNow()),
-    )
-  }
-
-  /** @internal */
-  protected loseLeadership(reason: string): void {
-    if (!this.leader) return
-    this.leader = false
-    clearTimeout(this.stepDownTimer)
-    this.emitSafely('deposed', reason)
   }
 
   private callOptions(timeoutMs: number): { deadline: Date } {

@@ -5,6 +5,7 @@
 import type { ElectorTiming } from '../kernel-lifetime'
 import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node'
 import { monotonicNow } from '../clock'
+import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
 import { loadOptionalPeer } from './optional-peer'
 
@@ -102,18 +103,16 @@ export class KubernetesLeaseElector extends CampaignElector {
   private readonly options: KubernetesLeaseElectorOptions
   private readonly renewDeadlineMs: number
   private readonly retryMs: number
-  /** How long before its deadline a leader without a successful renew steps down. */
-  private readonly stepDownLeadMs: number
   /** @internal */
   protected readonly label: string
+  /** @internal */
+  protected readonly lease: LeaseTracker
 
   private api?: LeaseApi
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private loop?: Promise<void>
   /** The request in flight; aborted when leadership is given up or on stop. */
   private inFlight?: AbortController
-  private deadline = 0
-  private stepDownTimer?: NodeJS.Timeout
   /** The last record seen and when (monotonic) it was first seen in that state. */
   private observed?: { lease: V1Lease; key: string; at: number }
   /** A write was sent whose outcome is unknown, so we may hold the Lease. */
@@ -156,7 +155,13 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.options = options
     this.renewDeadlineMs = this.renewDeadlineSeconds * 1000
     this.retryMs = this.retryPeriodSeconds * 1000
-    this.stepDownLeadMs = Math.min(1000, this.renewDeadlineMs / 10)
+    this.lease = new LeaseTracker(this.leaseSink, {
+      // A leader without a successful renew steps down this long before its deadline.
+      stepDownLeadMs: Math.min(1000, this.renewDeadlineMs / 10),
+      expiredReason: `no successful renew within renewDeadlineSeconds (${this.renewDeadlineSeconds} s)`,
+      // A renew still in flight must not count for leadership we gave up.
+      onLoss: () => this.inFlight?.abort(new Interrupted('leadership given up')),
+    })
     this.label = `KubernetesLeaseElector ${this.namespace}/${this.name} (${this.identity})`
   }
 
@@ -169,7 +174,6 @@ export class KubernetesLeaseElector extends CampaignElector {
   protected async begin(): Promise<void> {
     this.observed = undefined
     this.mayHold = false
-    this.deadline = 0
     try {
       this.api ??= this.options.client ?? (await this.makeClient())
     } catch (error) {
@@ -248,12 +252,12 @@ export class KubernetesLeaseElector extends CampaignElector {
     // server says 409 and we look again.
     let from = this.observed!.lease
     for (let attempt = 0; attempt < 2 && this.leader; attempt++) {
-      const remaining = this.deadline - this.stepDownLeadMs - monotonicNow()
+      const remaining = this.lease.msUntilStepDown()
       if (remaining <= 0) return
       const outcome = await this.update(api, from, remaining)
       if (outcome !== 'conflict' || !this.leader) return
       try {
-        from = await this.call(this.deadline - this.stepDownLeadMs - monotonicNow(), (o) =>
+        from = await this.call(this.lease.msUntilStepDown(), (o) =>
           api.readNamespacedLease({ name: this.name, namespace: this.namespace }, o),
         )
       } catch (error) {
@@ -345,26 +349,7 @@ export class KubernetesLeaseElector extends CampaignElector {
   /** A write sent at `sentAt` succeeded: we hold the Lease until sentAt + renewDeadline. */
   private wrote(sentAt: number): void {
     if (this.stopped) return // stop() releases what we just wrote
-    const deadline = sentAt + this.renewDeadlineMs
-    if (!this.leader) {
-      this.leader = true
-      this.deadline = deadline
-      this.armStepDown()
-      this.emitSafely('elected', { deadline })
-    } else if (deadline > this.deadline) {
-      this.deadline = deadline
-      this.armStepDown()
-      this.emitSafely('renewed', { deadline })
-    }
-  }
-
-  private armStepDown(): void {
-    clearTimeout(this.stepDownTimer)
-    const giveUpAt = this.deadline - this.stepDownLeadMs
-    this.stepDownTimer = setTimeout(
-      () => this.loseLeadership(`no successful renew within renewDeadlineSeconds (${this.renewDeadlineSeconds} s)`),
-      Math.max(0, giveUpAt - monotonicNow()),
-    )
+    this.lease.grant(sentAt + this.renewDeadlineMs)
   }
 
   /** @internal */
@@ -378,16 +363,6 @@ export class KubernetesLeaseElector extends CampaignElector {
    */
   protected override isReportable(error: unknown): boolean {
     return !(error instanceof Interrupted)
-  }
-
-  /** @internal */
-  protected loseLeadership(reason: string): void {
-    if (!this.leader) return
-    this.leader = false
-    clearTimeout(this.stepDownTimer)
-    // A renew still in flight must not count for leadership we gave up.
-    this.inFlight?.abort(new Interrupted('leadership given up'))
-    this.emitSafely('deposed', reason)
   }
 
   private observe(lease: V1Lease): void {

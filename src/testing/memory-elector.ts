@@ -3,7 +3,7 @@
 // host test its announcer integration (and the conformance kit test itself)
 // without a Kubernetes or etcd backend. Candidates must share one process.
 import { monotonicNow } from '../clock'
-import { ElectorEmitter, type LeaderElector } from '../elector'
+import { ElectorEmitter, LeaseTracker, type LeaderElector } from '../elector'
 import { validateInteger } from '../net/validate'
 
 /**
@@ -98,9 +98,9 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
   /** This candidate's name in the store. */
   readonly identity: string
   private readonly ttlMs: number
+  /** A grant reaches one margin short of the store's expiry; the step-down comes one margin before that. */
   private readonly marginMs: number
-  private leader = false
-  private deadline = 0
+  private readonly lease: LeaseTracker
   private running = false
   private starting?: Promise<void>
   private stopping?: Promise<void>
@@ -108,7 +108,6 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
   private wanted?: object
   private loop?: Promise<void>
   private tick?: NodeJS.Timeout
-  private stepDown?: NodeJS.Timeout
   private wake?: () => void
 
   constructor(
@@ -126,11 +125,15 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
     this.identity = options.identity
     this.ttlMs = ttlMs
     this.marginMs = ttlMs / 10
+    this.lease = new LeaseTracker(
+      { elected: (lease) => this.emit('elected', lease), renewed: (lease) => this.emit('renewed', lease), deposed: (reason) => this.emit('deposed', reason) },
+      { stepDownLeadMs: this.marginMs, expiredReason: 'no successful renewal in time' },
+    )
   }
 
   /** True between 'elected' and 'deposed'. */
   get isLeader(): boolean {
-    return this.leader
+    return this.lease.isLeader
   }
 
   start(): Promise<void> {
@@ -163,7 +166,7 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
       await withTimeout(this.store.release(this.identity), this.ttlMs / 3).catch(() => undefined)
     })())
     // Only now: a 'deposed' listener that calls start() must find this stop to wait for.
-    this.lose('stopped')
+    this.lease.lose('stopped')
     return stopping
   }
 
@@ -180,7 +183,7 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
   private async attempt(): Promise<void> {
     const sentAt = monotonicNow()
     // Never wait for an answer past the point where we would give up.
-    const patienceMs = this.leader ? this.deadline - this.marginMs - sentAt : this.ttlMs / 3
+    const patienceMs = this.lease.isLeader ? this.lease.msUntilStepDown(sentAt) : this.ttlMs / 3
     let won: boolean
     try {
       won = await withTimeout(this.store.acquire(this.identity, this.ttlMs), patienceMs)
@@ -190,33 +193,11 @@ export class MemoryLeaseElector extends ElectorEmitter implements LeaderElector 
       return
     }
     if (!this.running) return
-    if (!won) return this.lose('the lease is held by another candidate')
-    const deadline = sentAt + this.ttlMs - this.marginMs
-    if (!this.leader) {
-      this.leader = true
-      this.deadline = deadline
-      this.armStepDown()
-      this.emit('elected', { deadline })
-    } else if (deadline > this.deadline) {
-      this.deadline = deadline
-      this.armStepDown()
-      this.emit('renewed', { deadline })
+    if (!won) {
+      this.lease.lose('the lease is held by another candidate')
+      return
     }
-  }
-
-  private armStepDown(): void {
-    clearTimeout(this.stepDown)
-    this.stepDown = setTimeout(
-      () => this.lose('no successful renewal in time'),
-      this.deadline - this.marginMs - monotonicNow(),
-    )
-  }
-
-  private lose(reason: string): void {
-    if (!this.leader) return
-    this.leader = false
-    clearTimeout(this.stepDown)
-    this.emit('deposed', reason)
+    this.lease.grant(sentAt + this.ttlMs - this.marginMs)
   }
 }
 
