@@ -42,6 +42,20 @@ void FdWatch::Close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
 }
 
+int FdWatch::Restart() {
+  if (closing_) return UV_EINVAL;
+  return uv_poll_start(&poll_, UV_READABLE, OnPoll);
+}
+
+void FdWatch::SetLoopRef(bool ref) {
+  if (closing_) return;
+  if (ref) {
+    uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
+  } else {
+    uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+  }
+}
+
 void FdWatch::OnPoll(uv_poll_t* handle, int status, int events) {
   FdWatch* watch = static_cast<FdWatch*>(handle->data);
   // Copy: the callback may Close() the watch, which clears on_readable_.

@@ -1,5 +1,6 @@
 // A readable-fd watch on the environment's own libuv loop, shared by the
-// capture socket (packet.cc) and the lock-file watch (flock.cc).
+// capture socket (packet.cc), the lock-file watch (flock.cc) and the netlink
+// monitor (monitor.cc): the one home of the handle's lifecycle.
 //
 // It owns the fd and closes it together with the poll handle, from JavaScript
 // (Close) or when the environment goes away (a worker thread exits with the
@@ -32,6 +33,14 @@ class FdWatch {
   void Close();
 
   int fd() const { return fd_; }
+
+  // libuv stops the poll after reporting an error (status < 0 in
+  // `on_readable`); an owner whose fd is still usable starts it again here.
+  // Returns 0 or a libuv error.
+  int Restart();
+
+  // Whether the watch keeps the event loop alive (uv_ref / uv_unref).
+  void SetLoopRef(bool ref);
 
  private:
   FdWatch(int fd) : fd_(fd) {}

@@ -1,25 +1,26 @@
-// Monitor: rtnetlink notifications (links, addresses, optionally routes and
-// rules) delivered to a JavaScript callback from the environment's own event
-// loop.
+// Monitor: rtnetlink notifications (links, addresses, optionally routes,
+// rules and neighbours) delivered to a JavaScript callback from the
+// environment's own event loop.
 //
-// The socket is non-blocking and watched with a uv_poll_t from
-// napi_get_uv_event_loop (never uv_default_loop: a Worker has its own loop).
-// Each readable wake-up drains a bounded number of datagrams, decodes them and
-// calls back once with the whole batch. When the kernel had to drop
-// notifications (ENOBUFS) the batch carries an { type: 'overrun' } event at that
-// point: the consumer's picture is stale and must be rebuilt with a dump.
+// The socket is non-blocking and watched by an FdWatch (fd_watch.h: the
+// environment's own loop, never uv_default_loop, and a lifecycle that survives
+// a Worker's teardown). Each readable wake-up drains a bounded number of
+// datagrams, decodes them and calls back once with the whole batch. When the
+// kernel had to drop notifications (ENOBUFS) the batch carries an
+// { type: 'overrun' } event at that point: the consumer's picture is stale and
+// must be rebuilt with a dump.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <napi.h>
 #include <sys/socket.h>
-#include <uv.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "errors.h"
+#include "fd_watch.h"
 #include "netlink.h"
 #include "netlink_js.h"
 #include "nlsocket.h"
@@ -27,43 +28,11 @@
 namespace vip {
 namespace {
 
-class Monitor;
-
 constexpr size_t kReceiveBuffer = 64 * 1024;
 // Bounded work per wake-up so a notification storm cannot starve the loop;
 // libuv polls level-triggered and wakes us again for the rest.
 constexpr int kDatagramsPerWake = 64;
 constexpr int kDefaultSocketBuffer = 1 << 20;
-
-// The libuv handle and the socket it watches. Heap-allocated and owned by
-// libuv from uv_close until the close callback, because that callback may run
-// after the JavaScript object (and its C++ wrapper) are gone.
-struct PollState {
-  uv_poll_t poll;
-  NlSocket socket;
-  Monitor* owner = nullptr;  // null once closing: no more callbacks into JavaScript
-  bool closing = false;
-  // Registered so that a Worker's teardown waits for uv_close to finish.
-  napi_async_cleanup_hook_handle cleanup = nullptr;
-};
-
-void OnClosed(uv_handle_t* handle) {
-  PollState* state = static_cast<PollState*>(handle->data);
-  napi_async_cleanup_hook_handle cleanup = state->cleanup;
-  delete state;  // closes the socket: the fd outlives the poll, as libuv requires
-  if (cleanup != nullptr) napi_remove_async_cleanup_hook(cleanup);
-}
-
-void BeginClose(PollState* state) {
-  if (state->closing) return;
-  state->closing = true;
-  state->owner = nullptr;
-  uv_poll_stop(&state->poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(&state->poll), OnClosed);
-}
-
-void OnPoll(uv_poll_t* handle, int status, int events);
-void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg);
 
 class Monitor : public Napi::ObjectWrap<Monitor> {
  public:
@@ -106,67 +75,41 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       socket_buffer = static_cast<int>(bytes);
     }
 
-    auto state = std::make_unique<PollState>();
+    NlSocket socket;
     NlError error;
-    if (!state->socket.Open(netns, groups, &error, 0)) {
+    if (!socket.Open(netns, groups, &error, 0)) {
       const Capability cap = error.syscall == "setns" ? Capability::kSysAdmin : Capability::kNone;
       throw SystemError(env, error.err, error.syscall.c_str(), netns, cap);
     }
-    const int fd = state->socket.fd();
+    const int fd = socket.fd();
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) throw SystemError(env, errno, "fcntl");
     // Forcing the size past rmem_max needs CAP_NET_ADMIN; without it the kernel
     // caps a plain SO_RCVBUF, which is still the best we can do.
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &socket_buffer, sizeof(socket_buffer)) != 0) {
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &socket_buffer, sizeof(socket_buffer));
     }
-
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      throw Napi::Error::New(env, "no event loop for this environment");
-    }
-    int rc = uv_poll_init(loop, &state->poll, fd);
-    if (rc != 0) throw SystemError(env, -rc, "uv_poll_init");
-    // From here on the handle is known to libuv: release it only through uv_close.
-    PollState* raw = state.release();
-    raw->poll.data = raw;
-    rc = uv_poll_start(&raw->poll, UV_READABLE, OnPoll);
-    if (rc == 0) {
-      napi_status status = napi_add_async_cleanup_hook(env, OnEnvTeardown, raw, &raw->cleanup);
-      if (status != napi_ok) rc = UV_ENOMEM;
-    }
-    if (rc != 0) {
-      BeginClose(raw);
-      throw SystemError(env, -rc, "uv_poll_start");
-    }
-    raw->owner = this;
-    state_ = raw;
     buffer_.resize(kReceiveBuffer);
     callback_ = Napi::Persistent(info[2].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "vip-announcer:LinkMonitor", info.This().As<Napi::Object>());
+    int uv_error = 0;  // from here on FdWatch owns the fd, also when it fails
+    watch_ = FdWatch::Start(env, socket.Release(), [this](int status) { OnReadable(status); },
+                            [this] { watch_ = nullptr; }, &uv_error);
+    if (watch_ == nullptr) throw SystemError(env, -uv_error, "uv_poll_start");
     // An open monitor must not be collected while libuv may still call it.
     Ref();
   }
 
   ~Monitor() override {
-    if (state_ != nullptr) BeginClose(Detach());
+    if (watch_ != nullptr) watch_->Close();
   }
-
-  // Environment teardown: libuv must let go, but JavaScript is going away, so
-  // touch nothing on its side.
-  void ForgetState() { state_ = nullptr; }
-
-  void OnReadable(int status);
 
  private:
-  PollState* Detach() {
-    PollState* state = state_;
-    state_ = nullptr;
-    return state;
-  }
+  void OnReadable(int status);
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (state_ != nullptr) {
-      BeginClose(Detach());
+    if (watch_ != nullptr) {
+      watch_->Close();
+      watch_ = nullptr;
       callback_.Reset();
       Unref();
     }
@@ -174,18 +117,19 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   }
 
   Napi::Value LoopRef(const Napi::CallbackInfo& info) {
-    if (state_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&state_->poll));
+    if (watch_ != nullptr) watch_->SetLoopRef(true);
     return info.This();
   }
 
   Napi::Value LoopUnref(const Napi::CallbackInfo& info) {
-    if (state_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&state_->poll));
+    if (watch_ != nullptr) watch_->SetLoopRef(false);
     return info.This();
   }
 
-  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), state_ == nullptr); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), watch_ == nullptr); }
 
-  PollState* state_ = nullptr;
+  // Cleared by Close() and by the watch itself when the environment goes away.
+  FdWatch* watch_ = nullptr;
   netlink::Bytes buffer_;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;
@@ -210,7 +154,7 @@ void Monitor::OnReadable(int status) {
   Napi::Array events = Napi::Array::New(env);
   auto push = [&](Napi::Value event) { events.Set(events.Length(), event); };
 
-  const int fd = state_->socket.fd();
+  const int fd = watch_->fd();
   bool drain = true;
   if (status < 0) {
     // libuv turns POLLERR into UV_EBADF and stops the handle. On a netlink
@@ -229,7 +173,7 @@ void Monitor::OnReadable(int status) {
       push(ErrorEvent(env, SystemError(env, pending, "recvmsg")));
     }
     if (descriptor_ok) {
-      const int rc = uv_poll_start(&state_->poll, UV_READABLE, OnPoll);
+      const int rc = watch_->Restart();
       if (rc != 0) {
         push(ErrorEvent(env, SystemError(env, -rc, "uv_poll_start")));
         drain = false;
@@ -290,26 +234,9 @@ void Monitor::OnReadable(int status) {
     }
   }
   if (events.Length() == 0) return;
-  try {
-    callback_.MakeCallback(Value(), {events}, *context_);
-  } catch (const Napi::Error& error) {
-    // A listener threw: report it the way Node reports an exception thrown from
-    // any I/O callback ('uncaughtException', or the Worker's 'error').
-    napi_fatal_exception(env, error.Value());
-  }
-}
-
-void OnPoll(uv_poll_t* handle, int status, int events) {
-  PollState* state = static_cast<PollState*>(handle->data);
-  if (state->owner != nullptr) state->owner->OnReadable(status);
-}
-
-void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
-  PollState* state = static_cast<PollState*>(arg);
-  if (state->owner != nullptr) state->owner->ForgetState();
-  // OnClosed removes the hook (handle == state->cleanup) once libuv is done;
-  // if a close is already under way it will do so too.
-  BeginClose(state);
+  // A listener that throws is reported the way Node reports an exception
+  // thrown from any I/O callback ('uncaughtException', or the Worker's 'error').
+  CallFromLoop(env, callback_, *context_, {events});
 }
 
 }  // namespace

@@ -36,6 +36,13 @@ class NlSocket {
   void Close();
   bool IsOpen() const { return fd_ >= 0; }
   int fd() const { return fd_; }
+  // Hands the descriptor to a new owner (an FdWatch, which closes it); this
+  // socket is closed afterwards and sends nothing more.
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
   // Sends `msg` (a complete nlmsghdr + payload; seq and NLM_F_ACK are set here)
   // and waits for the kernel's ACK. Returns false with *error on a NACK.
