@@ -6,6 +6,8 @@ import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { main, version, type CliDependencies } from '../src/cli/main'
+import { EtcdElector } from '../src/electors/etcd'
+import { KubernetesLeaseElector } from '../src/electors/kubernetes'
 import { parseElector, type LabCommandOptions, type RunCommandOptions } from '../src/cli/options'
 import { UsageError } from '../src/cli/flags'
 
@@ -66,11 +68,11 @@ t.test('usage errors exit 2 with a message and a pointer to help', async (t) => 
     [['run', '--config', 'a', '--elector', 'file:'], /needs a lock file path/],
     [['run', '--config', 'a', '--elector', 'static:x'], /'static' takes no argument/],
     [['run', '--config', 'a', '--elector', 'kubernetes:onlyname'], /expected kubernetes:NAMESPACE\/NAME/],
-    [['run', '--config', 'a', '--elector', 'kubernetes:Bad_NS/lease'], /namespace "Bad_NS" is not a DNS-1123 label/],
+    [['run', '--config', 'a', '--elector', 'kubernetes:Bad_NS/lease'], /namespace "Bad_NS" is not a valid Kubernetes name \(a DNS-1123 label/],
     [['run', '--config', 'a', '--elector', 'etcd:'], /needs endpoints/],
     [['run', '--config', 'a', '--elector', 'etcd:ftp://192.0.2.5:2379'], /only http:\/\/ and https:\/\//],
     [['run', '--config', 'a', '--elector', 'etcd:192.0.2.5'], /has no port/],
-    [['run', '--config', 'a', '--elector', 'etcd:http://192.0.2.5:2379,https://192.0.2.6:2379'], /mixes http:\/\/ and https:\/\//],
+    [['run', '--config', 'a', '--elector', 'etcd:http://192.0.2.5:2379,https://192.0.2.6:2379'], /endpoints mix http:\/\/ and https:\/\//],
     [['run', '--config', 'a', '--identity', 'two words'], /--identity "two words"/],
     [['run', '--config', 'a', '--netns', '..'], /--netns "\.\."/],
     [['run', '--config', 'a', '--conflict-policy', 'fight'], /--conflict-policy "fight": expected 'yield' \(give the VIP up\) or 'defend'/],
@@ -160,6 +162,33 @@ t.test('elector specs', async (t) => {
   t.same(parseElector('kubernetes:vcluster-platform/my-vcluster.vip'), { kind: 'kubernetes', namespace: 'vcluster-platform', name: 'my-vcluster.vip' })
   t.same(parseElector('etcd:http://[2001:db8::5]:2379'), { kind: 'etcd', endpoints: ['http://[2001:db8::5]:2379'] })
   t.throws(() => parseElector('kubernetes:ns/Name'), UsageError)
+})
+
+// One rule (src/electors/names.ts): --elector accepts a backend name exactly
+// when the elector it builds would, so `run` never fails later on what the
+// command line let through.
+t.test('--elector accepts exactly what the electors accept', async (t) => {
+  const accepts = (build: () => unknown) => {
+    try {
+      build()
+      return true
+    } catch {
+      return false
+    }
+  }
+  const kube = ['ns/lease', 'vcluster-platform/my-vcluster.vip', 'ns/Name', 'Bad_NS/lease', '-ns/lease', `${'a'.repeat(63)}/x`, `${'a'.repeat(64)}/x`, `ns/${'a.'.repeat(126)}a`, `ns/${'a.'.repeat(127)}a`, 'ns/a..b', 'ns/lease-']
+  for (const spec of kube) {
+    const [namespace, name] = spec.split('/')
+    const cli = accepts(() => parseElector(`kubernetes:${spec}`))
+    t.equal(cli, accepts(() => new KubernetesLeaseElector({ namespace, name, identity: 'pod-a', client: {} as never })), `kubernetes:${spec}: both ${cli ? 'accept' : 'refuse'}`)
+  }
+  const etcd = ['http://192.0.2.5:2379', '192.0.2.5:2379', 'https://[2001:db8::5]:2379', '192.0.2.5', 'http://192.0.2.5', 'ftp://192.0.2.5:2379', 'http://192.0.2.5:2379/v3', 'http://user@192.0.2.5:2379', 'http://192.0.2.5:99999', 'etcd.example:2379', 'http://192.0.2.5:2379,https://192.0.2.6:2379', 'https://192.0.2.5:2379,https://192.0.2.6:2379']
+  for (const spec of etcd) {
+    const cli = accepts(() => parseElector(`etcd:${spec}`))
+    t.equal(cli, accepts(() => new EtcdElector({ endpoints: spec.split(','), name: 'vip', identity: 'pod-a' })), `etcd:${spec}: both ${cli ? 'accept' : 'refuse'}`)
+  }
+  // The CLI hands the elector the URL form.
+  t.same(parseElector('etcd:192.0.2.5:2379'), { kind: 'etcd', endpoints: ['http://192.0.2.5:2379'] })
 })
 
 t.test('check: invalid and disabled configs need no network access', async (t) => {

@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import path from 'node:path'
 import type { EnabledVipConfig } from '../config'
 import { parseFlags, UsageError } from './flags'
+import { etcdSchemeProblem, kubernetesNameProblem, parseEtcdEndpoint } from '../electors/names'
 
 /** Which leader elector `run` uses (`--elector`). */
 export type ElectorSpec =
@@ -112,8 +113,6 @@ export function parseCheckArgs(args: string[]): CheckCommandOptions {
 }
 
 const ELECTOR_FORMS = "static, file:PATH, kubernetes, kubernetes:NAMESPACE/NAME or etcd:URL[,URL...]"
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 
 /** Parses `--elector`: static | file:PATH | kubernetes[:NAMESPACE/NAME] | etcd:ENDPOINTS. */
 export function parseElector(text: string): ElectorSpec {
@@ -134,27 +133,18 @@ export function parseElector(text: string): ElectorSpec {
       if (rest === undefined) return { kind: 'kubernetes' }
       const [namespace, name, extra] = rest.split('/')
       if (extra !== undefined || !name) fail('expected kubernetes:NAMESPACE/NAME, e.g. kubernetes:vcluster-platform/my-vcluster-vip')
-      if (!DNS_LABEL.test(namespace)) fail(`namespace ${JSON.stringify(namespace)} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)`)
-      if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) fail(`lease name ${JSON.stringify(name)} is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')`)
+      const problem = kubernetesNameProblem('namespace', namespace) ?? kubernetesNameProblem('name', name)
+      if (problem) fail(problem)
       return { kind: 'kubernetes', namespace, name }
     }
     case 'etcd': {
       if (!rest) fail('needs endpoints, e.g. etcd:http://192.0.2.5:2379,http://192.0.2.6:2379')
       const endpoints = rest!.split(',').map((endpoint) => {
-        const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`
-        let parsed: URL | undefined
-        try {
-          parsed = new URL(url)
-        } catch {
-          fail(`endpoint ${JSON.stringify(endpoint)} is not a URL or host:port`)
-        }
-        if (parsed!.protocol !== 'http:' && parsed!.protocol !== 'https:') fail(`endpoint ${JSON.stringify(endpoint)}: only http:// and https:// are supported`)
-        if (!parsed!.port) fail(`endpoint ${JSON.stringify(endpoint)} has no port (etcd's client port is usually 2379)`)
-        return `${parsed!.protocol}//${parsed!.host}`
+        const parsed = parseEtcdEndpoint(endpoint)
+        return 'url' in parsed ? parsed.url : fail(parsed.problem)
       })
-      if (new Set(endpoints.map((e) => e.split(':')[0])).size > 1) {
-        fail("mixes http:// and https:// endpoints; the etcd client uses one scheme for all")
-      }
+      const mixed = etcdSchemeProblem(endpoints)
+      if (mixed) fail(mixed)
       return { kind: 'etcd', endpoints }
     }
     default:

@@ -7,6 +7,7 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3'
 import { monotonicNow } from '../clock'
 import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
+import { etcdSchemeProblem, parseEtcdEndpoint } from './names'
 import { loadOptionalPeer } from './optional-peer'
 
 /** Options of {@link EtcdElector}. */
@@ -57,8 +58,6 @@ interface Session {
   sentAt: number
 }
 
-const ENDPOINT = /^(https?:\/\/)?([^/\s:[\]]+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?\/?$/
-
 // etcd3 takes cockatiel policies; a pass-through keeps each call to one attempt.
 const passThrough = {
   execute: async (fn: (context: { signal: AbortSignal; attempt: number }) => unknown) =>
@@ -105,6 +104,8 @@ export class EtcdElector extends CampaignElector {
   readonly ttlSeconds: number
 
   private readonly options: EtcdElectorOptions
+  /** The endpoints as URLs with their scheme (host:port means http://host:port). */
+  private readonly endpointUrls: string[] = []
   private readonly ttlMs: number
   private readonly keepAliveMs: number
   private readonly marginMs: number
@@ -147,18 +148,15 @@ export class EtcdElector extends CampaignElector {
           `EtcdElector: endpoints must be a non-empty array of etcd client URLs (or pass client), got ${JSON.stringify(endpoints)}`,
         )
       }
-      for (const endpoint of endpoints) {
-        if (typeof endpoint !== 'string' || !ENDPOINT.test(endpoint)) {
-          throw new TypeError(
-            `EtcdElector: endpoint ${JSON.stringify(endpoint)} is not an http(s)://host:port URL`,
-          )
-        }
-      }
-      const secure = endpoints.filter((e) => e.startsWith('https://')).length
-      if (secure > 0 && secure < endpoints.length) {
-        throw new TypeError(`EtcdElector: endpoints mix http and https (${endpoints.join(', ')}); use one scheme`)
-      }
-      if (options.tls !== undefined && secure === 0) {
+      const urls = endpoints.map((endpoint) => {
+        const parsed = typeof endpoint === 'string' ? parseEtcdEndpoint(endpoint) : { problem: `endpoint ${JSON.stringify(endpoint)} is not an http(s)://host:port URL` }
+        if ('problem' in parsed) throw new TypeError(`EtcdElector: ${parsed.problem}`)
+        return parsed.url
+      })
+      this.endpointUrls = urls
+      const mixed = etcdSchemeProblem(urls)
+      if (mixed) throw new TypeError(`EtcdElector: ${mixed}`)
+      if (options.tls !== undefined && !urls[0].startsWith('https://')) {
         throw new TypeError('EtcdElector: tls is given but no endpoint is https://')
       }
       if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null || !options.tls.cert !== !options.tls.key)) {
@@ -247,7 +245,7 @@ export class EtcdElector extends CampaignElector {
     const tls = this.options.tls
     const pem = (value: string | Buffer | undefined) => (typeof value === 'string' ? Buffer.from(value) : value)
     return new Etcd3Class({
-      hosts: this.options.endpoints!,
+      hosts: this.endpointUrls,
       // Without credentials etcd3 uses the system's roots for https endpoints.
       ...(tls
         ? {

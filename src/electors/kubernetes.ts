@@ -7,6 +7,7 @@ import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-
 import { monotonicNow } from '../clock'
 import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
+import { kubernetesNameProblem } from './names'
 import { loadOptionalPeer } from './optional-peer'
 
 /** Options of {@link KubernetesLeaseElector}. */
@@ -55,8 +56,6 @@ type CallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1]
 
 /** client-go's JitterFactor: followers retry every retryPeriod × [1, 1.2). */
 const JITTER_FACTOR = 1.2
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 
 /**
  * Leader election over a Kubernetes Lease object, compatible with client-go
@@ -123,8 +122,8 @@ export class KubernetesLeaseElector extends CampaignElector {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`KubernetesLeaseElector: options must be an object, got ${String(options)}`)
     }
-    this.namespace = requireName('namespace', options.namespace, DNS_LABEL, 63)
-    this.name = requireName('name', options.name, DNS_SUBDOMAIN, 253)
+    this.namespace = requireName('namespace', options.namespace)
+    this.name = requireName('name', options.name)
     if (typeof options.identity !== 'string' || options.identity.trim() === '') {
       throw new TypeError(
         `KubernetesLeaseElector: identity must be a non-empty string unique to this candidate (the pod name), got ${JSON.stringify(options.identity)}`,
@@ -516,15 +515,12 @@ function timeText(value: unknown): string {
   return value instanceof Date ? value.toISOString() : String(value ?? '')
 }
 
-function requireName(field: string, value: unknown, pattern: RegExp, max: number): string {
+function requireName(field: 'namespace' | 'name', value: unknown): string {
   if (typeof value !== 'string' || value === '') {
     throw new TypeError(`KubernetesLeaseElector: ${field} must be a non-empty string, got ${JSON.stringify(value)}`)
   }
-  if (value.length > max || !pattern.test(value)) {
-    throw new TypeError(
-      `KubernetesLeaseElector: ${field} ${JSON.stringify(value)} is not a valid Kubernetes name (lower-case letters, digits, '-'${field === 'name' ? " and '.'" : ''}, at most ${max} characters)`,
-    )
-  }
+  const problem = kubernetesNameProblem(field, value)
+  if (problem) throw new TypeError(`KubernetesLeaseElector: ${problem}`)
   return value
 }
 
