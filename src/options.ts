@@ -3,7 +3,7 @@
 import ipaddr from 'ipaddr.js'
 import { checkGateway, vipAddressProblem, vipGatewayProblem, type Gateway } from './config/addresses'
 import type { LeaderElector } from './elector'
-import { invalidType, invalidValue, networkAddress, outOfRange, parseAddress, parseCidr, validateInteger, validateLinkName, validateNetnsPath } from './net/validate'
+import { invalidType, invalidValue, outOfRange, parseAddress, parseCidr, validateInteger, validateLinkName, validateNetnsPath } from './net/validate'
 import type { Logger } from './logger'
 import type { ConflictPolicy } from './conflict'
 import { resolveSchedule, type AnnounceScheduleOptions, type ResolvedSchedule } from './schedule'
@@ -108,9 +108,8 @@ export interface ResolvedGateway {
   address: string
   family: 4 | 6
   prefixLength: number
-  /** The subnet, 'network/prefix', normalised. */
+  /** The subnet, 'network/prefix', normalised (the configuration's Gateway calls it `network`). */
   subnet: string
-  network: string
 }
 
 export interface ResolvedOptions {
@@ -140,15 +139,14 @@ export interface ResolvedOptions {
 // rule (src/config/addresses.ts: vipAddressProblem, checkGateway,
 // vipGatewayProblem), so the API refuses exactly what vcluster.yaml refuses.
 
-function parseGateway(field: string, value: unknown): ResolvedGateway & { rule: Gateway } {
+function resolveGateway(field: string, value: unknown): ResolvedGateway & { rule: Gateway } {
   if (typeof value !== 'string' || !value.includes('/')) {
     invalidValue(field, value, 'must be the gateway address with its subnet prefix, e.g. "192.0.2.1/24"')
   }
   const cidr = parseCidr(value, field, { allowHostBits: true })
   const checked = checkGateway(ipaddr.parse(cidr.address), cidr.prefixLength)
   if ('reason' in checked) invalidValue(field, value, checked.reason)
-  const network = networkAddress(cidr)
-  return { address: cidr.address, family: cidr.family, prefixLength: cidr.prefixLength, network, subnet: `${network}/${cidr.prefixLength}`, rule: checked.value }
+  return { address: cidr.address, family: cidr.family, prefixLength: cidr.prefixLength, subnet: checked.value.network, rule: checked.value }
 }
 
 export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
@@ -169,7 +167,7 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
 
   const gatewayList = options.gateway === undefined ? [] : Array.isArray(options.gateway) ? options.gateway : [options.gateway]
   const checkedGateways = gatewayList.map((value, index) =>
-    parseGateway(Array.isArray(options.gateway) ? `gateway[${index}]` : 'gateway', value),
+    resolveGateway(Array.isArray(options.gateway) ? `gateway[${index}]` : 'gateway', value),
   )
   const gateways: ResolvedGateway[] = checkedGateways.map(({ rule: _rule, ...gateway }) => gateway)
   for (const family of [4, 6] as const) {

@@ -64,7 +64,7 @@ t.test('bad input and kernel refusals leave the namespace unchanged', namespaceT
     ['destination with host bits', (nl) => nl.addRoute({ table: 100, destination: '198.51.100.1/24', link: 'eth0' }),
       { code: 'ERR_INVALID_ARG_VALUE', field: 'destination', message: /host bits set.*198\.51\.100\.0\/24/ }],
     ['over-long interface name', (nl) => nl.addAddress({ link: 'abcdefghijklmnop', address: '192.0.2.20', prefixLength: 24 }),
-      { code: 'ERR_INVALID_ARG_VALUE', field: 'link', message: /1 to 15 bytes, got 16/ }],
+      { code: 'ERR_INVALID_ARG_VALUE', field: 'link', message: /is 16 bytes long; Linux allows at most 15/ }],
     ['interface name with a slash', (nl) => nl.getLink('eth0/1'), { code: 'ERR_INVALID_ARG_VALUE', field: 'link' }],
     ['label for another interface', (nl) => nl.addAddress({ link: 'eth0', address: '192.0.2.20', prefixLength: 24, label: 'lo:vip' }),
       { code: 'ERR_INVALID_ARG_VALUE', field: 'label', message: /must start with the interface name "eth0"/ }],

@@ -9,6 +9,7 @@ import { resolveOptions, type VipAnnouncerOptions } from '../src/options'
 import { resolveSchedule } from '../src/schedule'
 import { StaticElector } from '../src/electors/static'
 import { probeAddress } from '../src/net/capture'
+import { validateLinkName } from '../src/net/validate'
 import { Lab, namespaceTestOptions } from './lab/lab'
 import { twoNeighbours } from './lab/topologies'
 
@@ -124,4 +125,33 @@ t.test('probeAddress with the largest timeout on a real link: refused, not "nobo
     (error: Error) => ({ error }),
   )
   t.match(outcome, { error: { name: 'RangeError', message: /^timeoutMs:/ } }, `after ${Date.now() - started} ms: ${JSON.stringify(outcome)}`)
+})
+
+// One interface-name rule (src/net/link-name.ts) for the network facade, the
+// configuration and the options: '%' used to pass the API and the facade
+// while the configuration refused it.
+t.test('interface names: the API, the configuration and the facade agree', async (t) => {
+  const configAccepts = (name: string) => {
+    try {
+      parseVclusterConfig({ privateNodes: { enabled: true }, controlPlane: { endpoint: '192.0.2.100:8443', advanced: { kubeVip: { enabled: true, interface: name } } } }, undefined, { requireGateway: false })
+      return true
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      return false
+    }
+  }
+  const accepts = (build: () => unknown) => {
+    try {
+      build()
+      return true
+    } catch {
+      return false
+    }
+  }
+  for (const [name, ok] of [['eth0', true], ['br.10', true], ['ü0', true], ['veth-123456789a', true], ['eth%d', false], ['', false], ['.', false], ['a/b', false], ['a:b', false], ['a b', false], ['a\u2003b', false], ['a\0', false], ['averyverylongname', false], ['ethé12345678901', false]] as const) {
+    t.equal(configAccepts(name), ok, `config ${ok ? 'accepts' : 'refuses'} ${JSON.stringify(name)}`)
+    t.equal(accepts(() => api({ interface: name })), ok, `API ${ok ? 'accepts' : 'refuses'} ${JSON.stringify(name)}`)
+    t.equal(accepts(() => validateLinkName(name)), ok, `facade ${ok ? 'accepts' : 'refuses'} ${JSON.stringify(name)}`)
+  }
+  t.throws(() => api({ interface: 'eth%d' }), { code: 'ERR_INVALID_ARG_VALUE', message: 'interface: "eth%d" contains "%", which Linux rejects in interface names' })
 })

@@ -2,6 +2,7 @@
 // (G/P) and the interface name. Pure functions: a value or a problem with what
 // would be valid, so the schema can report every problem at once.
 import ipaddr from 'ipaddr.js'
+import { MAX_LINK_NAME_BYTES, linkNameProblem } from '../net/link-name'
 
 /** An IP address family: 4 or 6 (exported as `ConfigFamily`). */
 export type Family = 4 | 6
@@ -36,7 +37,7 @@ export const GATEWAY_EXPECTED = 'the gateway address with its subnet prefix leng
 export const INTERFACE_EXPECTED = 'a Linux interface name of 1-15 bytes without "/", ":", "%" or whitespace, e.g. eth0 or net1'
 
 /** Linux IFNAMSIZ (16) less the terminating NUL. */
-export const MAX_INTERFACE_NAME_BYTES = 15
+export const MAX_INTERFACE_NAME_BYTES = MAX_LINK_NAME_BYTES
 
 /** Parses `controlPlane.endpoint`: an IP literal and a port; IPv6 in brackets. */
 export function parseEndpoint(text: string): Parsed<Endpoint> {
@@ -173,19 +174,11 @@ export function vipGatewayProblem(vip: ipaddr.IPv4 | ipaddr.IPv6, gateway: Gatew
   return undefined
 }
 
-/**
- * Checks an interface name the way Linux's dev_valid_name() does, plus '%'
- * (a template in `ip link add`, never part of an existing name).
- */
+/** Checks an interface name (the rule is the network facade's: src/net/link-name.ts). */
 export function checkInterfaceName(name: string): Problem | undefined {
-  const fail = (problem: string): Problem => ({ problem, expected: INTERFACE_EXPECTED })
-  if (name === '') return fail('is empty')
-  const bytes = Buffer.byteLength(name, 'utf8')
-  if (bytes > MAX_INTERFACE_NAME_BYTES) return fail(`${quote(name)} is ${bytes} bytes long; Linux allows at most ${MAX_INTERFACE_NAME_BYTES}`)
-  if (name === '.' || name === '..') return fail(`${quote(name)} is not allowed as an interface name`)
-  const bad = /[/:%\s\0]/.exec(name)
-  if (bad) return fail(`${quote(name)} contains ${describeChar(bad[0])}, which Linux rejects in interface names`)
-  return undefined
+  const problem = linkNameProblem(name)
+  if (problem === undefined) return undefined
+  return { problem: name === '' ? problem : `${quote(name)} ${problem}`, expected: INTERFACE_EXPECTED }
 }
 
 /** The VIP must be a host of the gateway's subnet other than the gateway itself. */
@@ -284,13 +277,6 @@ function exampleVip(gateway: Gateway, port: number): string {
     }
   }
   return gateway.family === 4 ? `10.100.0.100:${port}` : `[2001:db8::10]:${port}`
-}
-
-function describeChar(char: string): string {
-  if (char === ' ') return 'a space'
-  if (char === '\0') return 'a NUL byte'
-  if (/\s/.test(char)) return `whitespace (U+${char.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`
-  return `"${char}"`
 }
 
 function quote(text: string): string {

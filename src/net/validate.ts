@@ -10,6 +10,7 @@ import { inspect } from 'node:util'
 import ipaddr from 'ipaddr.js'
 import type { AddressSpec, Family, LinkRef, RouteScope, RouteSpec, RuleSpec } from './types'
 import { fileKind } from '../file-kind'
+import { linkNameProblem } from './link-name'
 
 /** Error codes of the validation errors (as Node's own argument errors). */
 export type ValidationCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE'
@@ -218,12 +219,8 @@ const WHITESPACE = /[ \t\n\v\f\r]/
  */
 export function validateLinkName(value: unknown, field = 'link'): string {
   if (typeof value !== 'string') invalidType(field, 'an interface name', value)
-  const bytes = Buffer.byteLength(value)
-  if (bytes < 1 || bytes > 15) invalidValue(field, value, `is not a valid interface name (1 to 15 bytes, got ${bytes})`)
-  if (value === '.' || value === '..') invalidValue(field, value, 'is not a valid interface name')
-  if (/[/:\0]/.test(value) || WHITESPACE.test(value)) {
-    invalidValue(field, value, "is not a valid interface name (no '/', ':', NUL or whitespace)")
-  }
+  const problem = linkNameProblem(value)
+  if (problem) invalidValue(field, value, problem)
   return value
 }
 
