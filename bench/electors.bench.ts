@@ -63,16 +63,17 @@ async function failover(a: LeaderElector, b: LeaderElector, observeMs: number, j
   }
 }
 
-function kube(lease: number, renew: number, retry: number, release: boolean): Scenario {
+/** `watch: false`: followers poll only, as before they watched (the A/B of issue 9, item 2). */
+function kube(lease: number, renew: number, retry: number, release: boolean, watch = true): Scenario {
   return {
-    name: `kubernetes ${lease}/${renew}/${retry} s ${release ? 'stop' : 'death'}`,
+    name: `kubernetes ${lease}/${renew}/${retry} s ${release ? 'stop' : 'death'}${watch ? '' : ' (poll only)'}`,
     referenceMs: (release ? retry : lease) * 1000,
     referenceLabel: release ? 'retry period' : 'lease duration',
     async run() {
       const api = new FakeLeaseApi()
       await api.listen()
       try {
-        const timing = { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry }
+        const timing = { leaseDurationSeconds: lease, renewDeadlineSeconds: renew, retryPeriodSeconds: retry, watch }
         const a = await kubeCandidate(api, 'pod-a', { ...timing, releaseOnStop: release })
         const b = await kubeCandidate(api, 'pod-b', timing)
         return await failover(a, b, 2.5 * retry * 1000, 1.2 * retry * 1000)
@@ -107,9 +108,13 @@ async function main(): Promise<void> {
   let etcdServer: EtcdServer | undefined
   const scenarios: Scenario[] = [
     kube(15, 10, 2, true),
+    kube(15, 10, 2, true, false),
     kube(15, 10, 2, false),
+    kube(15, 10, 2, false, false),
     kube(5, 3, 1, true),
+    kube(5, 3, 1, true, false),
     kube(5, 3, 1, false),
+    kube(5, 3, 1, false, false),
   ]
   if (etcdAvailable()) {
     scenarios.push(etcd(() => etcdServer!, 2, true), etcd(() => etcdServer!, 2, false))

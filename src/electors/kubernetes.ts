@@ -48,6 +48,14 @@ export interface KubernetesLeaseElectorOptions {
    * ReleaseOnCancel. Default true.
    */
   releaseOnStop?: boolean
+  /**
+   * Followers also watch the Lease, so a released Lease is taken within about
+   * one API round trip instead of at the next poll. Needs a KubeConfig (the
+   * default one, or `kubeConfig`): with only `client`, followers poll. The
+   * poll stays as the backstop either way. RBAC: `watch` on the Lease.
+   * Default true.
+   */
+  watch?: boolean
 }
 
 /** The calls this elector makes; a CoordinationV1Api satisfies it. */
@@ -56,6 +64,13 @@ type CallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1]
 
 /** client-go's JitterFactor: followers retry every retryPeriod × [1, 1.2). */
 const JITTER_FACTOR = 1.2
+/**
+ * A watch asks the API server to end it after this long (the server's own
+ * limit is minutes); the elector then resumes from the last resourceVersion it
+ * saw. A watch that gives no sign of life for this long plus a retry period
+ * (a silent partition) is abandoned the same way.
+ */
+const WATCH_TIMEOUT_S = 60
 
 /**
  * Leader election over a Kubernetes Lease object, compatible with client-go
@@ -72,7 +87,11 @@ const JITTER_FACTOR = 1.2
  *   write plus renewDeadlineSeconds. It gives up (`deposed`) shortly before
  *   that if no renew succeeded.
  *
- * RBAC: get, create and update on `leases` in group coordination.k8s.io.
+ * - Followers watch the Lease (a resourceVersion watch, resumed when it ends,
+ *   with the poll as the backstop) and try at once when it is released or
+ *   deleted, and at the instant its leaseDuration has passed on their clock.
+ *
+ * RBAC: get, create, update and watch on `leases` in group coordination.k8s.io.
  * Needs the optional peer dependency `@kubernetes/client-node` 1.x, imported
  * on the first start(). Timing and release: see docs/electors.md.
  *
@@ -108,6 +127,9 @@ export class KubernetesLeaseElector extends CampaignElector {
   protected readonly lease: LeaseTracker
 
   private api?: LeaseApi
+  /** Where a follower's watch connects; undefined when only a client was given. */
+  private kubeConfig?: KubeConfig
+  private k8s?: typeof import('@kubernetes/client-node')
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private loop?: Promise<void>
   /** The request in flight; aborted when leadership is given up or on stop. */
@@ -116,6 +138,16 @@ export class KubernetesLeaseElector extends CampaignElector {
   private observed?: { lease: V1Lease; key: string; at: number }
   /** A write was sent whose outcome is unknown, so we may hold the Lease. */
   private mayHold = false
+  private watchLoop?: Promise<void>
+  private watchController?: AbortController
+  /** Wakes a follower when the observed holder's leaseDuration has passed on our clock. */
+  private expiryTimer?: NodeJS.Timeout
+  /** Ends the campaign loop's current pause early; set while it pauses. */
+  private wakeUp?: () => void
+  /** A wake-up came while no pause was running: the next pause is skipped. */
+  private wakePending = false
+  /** `observed` came from a watch event and may be written over without reading it again. */
+  private observedFresh = false
 
   constructor(options: KubernetesLeaseElectorOptions) {
     super()
@@ -172,34 +204,50 @@ export class KubernetesLeaseElector extends CampaignElector {
   /** @internal */
   protected async begin(): Promise<void> {
     this.observed = undefined
+    this.observedFresh = false
     this.mayHold = false
+    this.wakePending = false
     try {
       this.api ??= this.options.client ?? (await this.makeClient())
+      if (this.options.watch !== false) await this.prepareWatch()
     } catch (error) {
       this.stopped = true
       throw error
     }
     if (this.stopped) return
     this.loop = this.run()
+    if (this.kubeConfig && this.k8s && this.options.watch !== false) this.watchLoop = this.watchLease(this.k8s, this.kubeConfig)
   }
 
   /** @internal */
   protected async end(wasLeader: boolean): Promise<void> {
+    this.wake()
+    clearTimeout(this.expiryTimer)
+    this.watchController?.abort()
     await this.starting?.catch(() => undefined)
-    await this.loop
+    await Promise.all([this.loop, this.watchLoop])
     this.loop = undefined
+    this.watchLoop = undefined
+    clearTimeout(this.expiryTimer)
     if (this.api && this.options.releaseOnStop !== false && (wasLeader || this.mayHold)) {
       await this.release(this.api)
     }
     this.mayHold = false
   }
 
+  private loadClientLibrary(): Promise<typeof import('@kubernetes/client-node')> {
+    return loadOptionalPeer<typeof import('@kubernetes/client-node')>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0')
+  }
+
+  /** With only a client given there is no KubeConfig to watch with: followers poll. */
+  private async prepareWatch(): Promise<void> {
+    if (this.options.client && !this.options.kubeConfig) return
+    this.kubeConfig ??= this.options.kubeConfig
+    if (this.kubeConfig) this.k8s ??= await this.loadClientLibrary()
+  }
+
   private async makeClient(): Promise<LeaseApi> {
-    const k8s = await loadOptionalPeer<typeof import('@kubernetes/client-node')>(
-      '@kubernetes/client-node',
-      'KubernetesLeaseElector',
-      '^1.0.0',
-    )
+    const k8s = (this.k8s = await this.loadClientLibrary())
     let kubeConfig = this.options.kubeConfig
     if (!kubeConfig) {
       kubeConfig = new k8s.KubeConfig()
@@ -209,6 +257,7 @@ export class KubernetesLeaseElector extends CampaignElector {
         throw new Error(`${this.label}: could not load a kubeconfig: ${describe(error)}`, { cause: error })
       }
     }
+    this.kubeConfig = kubeConfig
     return kubeConfig.makeApiClient(k8s.CoordinationV1Api)
   }
 
@@ -224,13 +273,132 @@ export class KubernetesLeaseElector extends CampaignElector {
       // The leader renews every retry period; followers spread out a little so
       // they do not poll in lockstep.
       const jitter = this.leader ? 1 : 1 + (JITTER_FACTOR - 1) * Math.random()
-      await this.sleep(this.retryMs * jitter)
+      await this.pause(this.retryMs * jitter)
+    }
+  }
+
+  /** Waits `ms`, less if stop() or wake() comes first. */
+  private async pause(ms: number): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false
+      return
+    }
+    const signal = this.stopController.signal
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve()
+      const done = () => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        this.wakeUp = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal.addEventListener('abort', done, { once: true })
+      this.wakeUp = done
+    })
+  }
+
+  /** A follower's reason to try now: the Lease was released, deleted or ran out. */
+  private wake(): void {
+    if (this.wakeUp) this.wakeUp()
+    else this.wakePending = true
+  }
+
+  /**
+   * Watches the Lease while campaigning: each event a follower receives is
+   * observed exactly as a poll's answer would be, and wakes the campaign when
+   * it could act. Resumes from the last resourceVersion when a watch ends,
+   * lists afresh (a watch without one) after 410 Expired. Failures are left to
+   * the poll to report: it meets the same API server every retry period.
+   */
+  private async watchLease(k8s: typeof import('@kubernetes/client-node'), kubeConfig: KubeConfig): Promise<void> {
+    const watch = new k8s.Watch(kubeConfig)
+    let resourceVersion: string | undefined
+    while (!this.stopped) {
+      const startedAt = monotonicNow()
+      const outcome = await this.watchOnce(watch, resourceVersion)
+      if (this.stopped) break
+      resourceVersion = outcome.expired ? undefined : outcome.resourceVersion ?? resourceVersion
+      // A watch refused or cut at once (403: no `watch` verb, the server
+      // restarting) is retried at the poll's pace, not in a tight loop.
+      // (410 Expired is answered at once: watching afresh is the cure.)
+      if (outcome.error !== undefined || (!outcome.expired && monotonicNow() - startedAt < this.retryMs)) await this.sleep(this.retryMs)
+    }
+  }
+
+  private watchOnce(watch: InstanceType<typeof import('@kubernetes/client-node').Watch>, from: string | undefined): Promise<{ resourceVersion?: string; expired?: boolean; error?: unknown }> {
+    return new Promise((resolve) => {
+      const controller = new AbortController()
+      this.watchController = controller
+      let resourceVersion: string | undefined
+      let expired = false
+      let settled = false
+      let watchdog: NodeJS.Timeout | undefined
+      const finish = (error?: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(watchdog)
+        controller.abort()
+        if (this.watchController === controller) this.watchController = undefined
+        resolve({ resourceVersion, expired, error: error ?? undefined })
+      }
+      const alive = () => {
+        clearTimeout(watchdog)
+        watchdog = setTimeout(() => finish(new Error('the watch went silent')), WATCH_TIMEOUT_S * 1000 + this.retryMs)
+      }
+      alive()
+      controller.signal.addEventListener('abort', () => finish(), { once: true })
+      if (this.stopped) return finish()
+      watch
+        .watch(
+          `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`,
+          { fieldSelector: `metadata.name=${this.name}`, resourceVersion: from, timeoutSeconds: WATCH_TIMEOUT_S, allowWatchBookmarks: true },
+          (type: string, object: V1Lease & { code?: number }) => {
+            alive()
+            if (type === 'ERROR') {
+              expired = object?.code === 410
+              return finish()
+            }
+            resourceVersion = object?.metadata?.resourceVersion ?? resourceVersion
+            if (type !== 'BOOKMARK') this.watched(type, object)
+          },
+          (error: unknown) => finish(error),
+        )
+        .then((inner) => {
+          // client-node's own controller ends the request; ours ends the wait.
+          if (settled) inner.abort()
+          else controller.signal.addEventListener('abort', () => inner.abort(), { once: true })
+        }, finish)
+    })
+  }
+
+  /** A watch event, judged like a poll's answer; a leader judges its own writes only. */
+  private watched(type: string, lease: V1Lease): void {
+    if (this.stopped || this.leader) return
+    if (type === 'DELETED') {
+      clearTimeout(this.expiryTimer)
+      this.observed = undefined
+      this.observedFresh = false
+      return this.wake()
+    }
+    this.observe(lease)
+    const holder = lease.spec?.holderIdentity ?? ''
+    if (holder === '' || holder === this.identity) {
+      this.observedFresh = true
+      this.wake()
     }
   }
 
   private async tryAcquire(): Promise<void> {
     const api = this.api!
     let lease: V1Lease
+    if (this.observedFresh && this.observed) {
+      // A watch just showed it released: write over that record at once (a
+      // stale one is a 409, after which the next round reads it).
+      this.observedFresh = false
+      if ((await this.update(api, this.observed.lease, this.renewDeadlineMs)) === 'conflict') this.wake()
+      return
+    }
     try {
       lease = await this.call(this.renewDeadlineMs, (o) =>
         api.readNamespacedLease({ name: this.name, namespace: this.namespace }, o),
@@ -366,17 +534,36 @@ export class KubernetesLeaseElector extends CampaignElector {
 
   private observe(lease: V1Lease): void {
     const spec = lease.spec ?? {}
-    const key = [lease.metadata?.resourceVersion, spec.holderIdentity, timeText(spec.renewTime)].join('\u0000')
-    if (this.observed?.key === key) this.observed.lease = lease
-    else this.observed = { lease, key, at: monotonicNow() }
+    // The resourceVersion changes with every write; renewTime only stands in
+    // where there is none (it reads differently in a watch event, a string,
+    // than in a read, a Date, so it must not tell the same record apart).
+    const version = lease.metadata?.resourceVersion
+    const key = [spec.holderIdentity, version ? `rv ${version}` : timeText(spec.renewTime)].join('\u0000')
+    if (this.observed?.key === key) {
+      this.observed.lease = lease
+      return
+    }
+    this.observed = { lease, key, at: monotonicNow() }
+    this.observedFresh = false
+    // A follower tries at the instant another holder's record has been
+    // unchanged for its duration, not at the first poll after.
+    clearTimeout(this.expiryTimer)
+    const holder = spec.holderIdentity ?? ''
+    if (!this.leader && holder !== '' && holder !== this.identity) {
+      this.expiryTimer = setTimeout(() => this.wake(), Math.max(0, this.observedExpiresAt() - monotonicNow()) + 1)
+    }
   }
 
   /** True once the observed record has been unchanged for its lease duration, by our clock. */
   private observedExpired(): boolean {
+    return monotonicNow() >= this.observedExpiresAt()
+  }
+
+  private observedExpiresAt(): number {
     const recorded = this.observed!.lease.spec?.leaseDurationSeconds
     // A record without a duration gets ours: waiting longer is the safe side.
     const durationS = typeof recorded === 'number' && recorded > 0 ? recorded : this.leaseDurationSeconds
-    return monotonicNow() >= this.observed!.at + durationS * 1000
+    return this.observed!.at + durationS * 1000
   }
 
   private async release(api: LeaseApi): Promise<void> {

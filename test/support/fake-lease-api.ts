@@ -4,11 +4,21 @@
 // is 409 Conflict, POST of an existing name is 409 AlreadyExists, a missing
 // Lease is 404 NotFound). It is driven through the real @kubernetes/client-node
 // client over plain HTTP, so request paths, bodies and error handling are the
-// ones a real cluster sees. It does not model admission, RBAC, watches or the
-// Lease controller; what it adds is fault injection per client (each candidate
+// ones a real cluster sees. It does not model admission, RBAC or the Lease
+// controller; what it adds is fault injection per client (each candidate
 // authenticates with its own bearer token): hold requests (a partition), reset
 // connections, answer with an error status, or delay before or after applying
 // a change.
+//
+// Watches are a stand-in for the API server's: GET on the collection with
+// watch=true (fieldSelector metadata.name=NAME) streams one JSON line per
+// change, {type: ADDED|MODIFIED|DELETED, object}. Without resourceVersion the
+// stream begins with a synthetic ADDED of the current object; with one, it
+// replays the changes after it, or, when that version is older than the
+// history kept (compactHistory()), sends an ERROR event with a 410 Expired
+// Status and ends, so the client must list again. timeoutSeconds ends a watch
+// as the server does, and endWatches() ends them all (an API server restart).
+// Not modelled: bookmarks, resourceVersionMatch, chunked lists.
 import http from 'node:http'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -75,6 +85,19 @@ export interface FaultRule {
 
 const base = '/apis/coordination.k8s.io/v1/namespaces/'
 
+/** How many changes the stand-in remembers for watches that resume from a resourceVersion. */
+const HISTORY = 100
+
+type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED'
+
+interface WatchStream {
+  namespace: string
+  /** From fieldSelector metadata.name=NAME; every Lease of the namespace when absent. */
+  name?: string
+  res: http.ServerResponse
+  timer?: NodeJS.Timeout
+}
+
 export class FakeLeaseApi {
   readonly requests: RequestRecord[] = []
   private readonly leases = new Map<string, LeaseObject>()
@@ -83,6 +106,11 @@ export class FakeLeaseApi {
   private readonly sockets = new Set<Socket>()
   private version = 100
   private server?: http.Server
+  private readonly watches = new Set<WatchStream>()
+  /** The last HISTORY changes, oldest first, for watches resuming from a resourceVersion. */
+  private history: Array<{ type: WatchEventType; lease: LeaseObject }> = []
+  /** Changes older than this resourceVersion are forgotten: resuming from before it is 410 Expired. */
+  private oldestKept = 100
 
   /** Listens on 127.0.0.1 (port 0 = any free port); resolves to the port. */
   async listen(port = 0): Promise<number> {
@@ -104,6 +132,7 @@ export class FakeLeaseApi {
   }
 
   async close(): Promise<void> {
+    this.endWatches()
     for (const socket of this.sockets) socket.destroy()
     this.held.clear()
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()))
@@ -145,6 +174,22 @@ export class FakeLeaseApi {
     }
   }
 
+  /** Watches open now. */
+  get openWatches(): number {
+    return this.watches.size
+  }
+
+  /** Ends every open watch cleanly (as an API server restart or its watch timeout does). */
+  endWatches(): void {
+    for (const watch of [...this.watches]) this.endWatch(watch)
+  }
+
+  /** Forgets the change history: a watch resuming from any earlier resourceVersion gets 410 Expired. */
+  compactHistory(): void {
+    this.history = []
+    this.oldestKept = this.version
+  }
+
   /** The stored Lease, or undefined. */
   lease(namespace: string, name: string): LeaseObject | undefined {
     const lease = this.leases.get(`${namespace}/${name}`)
@@ -167,11 +212,58 @@ export class FakeLeaseApi {
       spec: structuredClone(spec),
     }
     this.leases.set(`${namespace}/${name}`, lease)
+    this.changed(existing ? 'MODIFIED' : 'ADDED', lease)
     return structuredClone(lease)
   }
 
   deleteLease(namespace: string, name: string): void {
+    const existing = this.leases.get(`${namespace}/${name}`)
+    if (!existing) return
     this.leases.delete(`${namespace}/${name}`)
+    // The API server's DELETED event carries the object at deletion, with a new resourceVersion.
+    this.changed('DELETED', { ...structuredClone(existing), metadata: { ...existing.metadata, resourceVersion: String(++this.version) } })
+  }
+
+  private changed(type: WatchEventType, lease: LeaseObject): void {
+    this.history.push({ type, lease: structuredClone(lease) })
+    if (this.history.length > HISTORY) {
+      this.history.shift()
+      this.oldestKept = Number(this.history[0].lease.metadata.resourceVersion) - 1
+    }
+    for (const watch of this.watches) {
+      if (matches(watch, lease)) writeEvent(watch.res, type, lease)
+    }
+  }
+
+  private startWatch(url: URL, namespace: string, res: http.ServerResponse): void {
+    const selector = url.searchParams.get('fieldSelector') ?? ''
+    const name = /^metadata\.name=(.+)$/.exec(selector)?.[1]
+    const watch: WatchStream = { namespace, name, res }
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+    const from = url.searchParams.get('resourceVersion')
+    if (from === null || from === '' || from === '0') {
+      for (const lease of this.leases.values()) if (matches(watch, lease)) writeEvent(res, 'ADDED', lease)
+    } else if (Number(from) < this.oldestKept) {
+      res.end(JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.oldestKept})`) }) + '\n')
+      return
+    } else {
+      for (const { type, lease } of this.history) {
+        if (Number(lease.metadata.resourceVersion) > Number(from) && matches(watch, lease)) writeEvent(res, type, lease)
+      }
+    }
+    const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 0)
+    if (timeout > 0) watch.timer = setTimeout(() => this.endWatch(watch), timeout * 1000)
+    this.watches.add(watch)
+    res.on('close', () => {
+      clearTimeout(watch.timer)
+      this.watches.delete(watch)
+    })
+  }
+
+  private endWatch(watch: WatchStream): void {
+    clearTimeout(watch.timer)
+    this.watches.delete(watch)
+    if (!watch.res.destroyed) watch.res.end()
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -215,6 +307,11 @@ export class FakeLeaseApi {
         return this.send(res, fault.status, status(fault.status, 'InternalError', 'injected fault'))
       }
       const apply = () => {
+        const watch = this.watchTarget(record.method, record.path)
+        if (watch) {
+          record.outcome = 200
+          return this.startWatch(watch.url, watch.namespace, res)
+        }
         const [code, payload] = this.route(record.method, record.path, body)
         record.outcome = code
         if (fault?.kind === 'delay-after') setTimeout(() => this.send(res, code, payload), fault.ms)
@@ -244,6 +341,14 @@ export class FakeLeaseApi {
     res.end(JSON.stringify(payload))
   }
 
+  /** A GET of a namespace's Leases with watch=true. */
+  private watchTarget(method: string, path: string): { url: URL; namespace: string } | undefined {
+    const url = new URL(path, 'http://fake')
+    if (method !== 'GET' || url.searchParams.get('watch') !== 'true' || !url.pathname.startsWith(base)) return undefined
+    const [namespace, collection, name] = url.pathname.slice(base.length).split('/')
+    return namespace && collection === 'leases' && name === undefined ? { url, namespace } : undefined
+  }
+
   private route(method: string, path: string, body: any): [number, unknown] {
     const url = new URL(path, 'http://fake')
     if (!url.pathname.startsWith(base)) return [404, status(404, 'NotFound', `no route ${url.pathname}`)]
@@ -252,6 +357,10 @@ export class FakeLeaseApi {
     if (parts[1] !== 'leases' || !namespace) return [404, status(404, 'NotFound', `no route ${url.pathname}`)]
     const name = parts[2]
     if (name === undefined) {
+      if (method === 'GET') {
+        const items = [...this.leases.values()].filter((lease) => lease.metadata.namespace === namespace)
+        return [200, { kind: 'LeaseList', apiVersion: 'coordination.k8s.io/v1', metadata: { resourceVersion: String(this.version) }, items }]
+      }
       if (method !== 'POST') return [405, status(405, 'MethodNotAllowed', method)]
       return this.create(namespace, body)
     }
@@ -273,7 +382,7 @@ export class FakeLeaseApi {
       }
       case 'DELETE':
         if (!existing) return [404, notFound(name)]
-        this.leases.delete(key)
+        this.deleteLease(namespace, name)
         return [200, status(200, 'Success', 'deleted')]
       default:
         return [405, status(405, 'MethodNotAllowed', method)]
@@ -291,6 +400,14 @@ export class FakeLeaseApi {
     }
     return [201, this.setLease(namespace, name, body.spec ?? {})]
   }
+}
+
+function matches(watch: WatchStream, lease: LeaseObject): boolean {
+  return lease.metadata.namespace === watch.namespace && (watch.name === undefined || lease.metadata.name === watch.name)
+}
+
+function writeEvent(res: http.ServerResponse, type: WatchEventType, lease: LeaseObject): void {
+  if (!res.destroyed) res.write(JSON.stringify({ type, object: lease }) + '\n')
 }
 
 function status(code: number, reason: string, message: string) {
