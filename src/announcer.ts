@@ -21,6 +21,13 @@ import { resolveOptions, type ResolvedOptions, type VipAnnouncerOptions } from '
 import { AnnounceSchedule, type AnnounceReason } from './schedule'
 
 /**
+ * A follower the elector has named leader is only 'degraded' once it has
+ * failed to take the VIP for this long: a takeover in flight (the queue, a
+ * start-up probe) is not a fault.
+ */
+const HEALTH_TAKEOVER_GRACE_MS = 1000
+
+/**
  * Where a VipAnnouncer is in its life: 'stopped' (before `start()`, after
  * `stop()` or a failed start), 'starting', 'follower' (campaigning, VIP not
  * held), 'leader' (VIP on the interface) and 'stopping'.
@@ -37,6 +44,43 @@ export interface LeaderEvent {
   deadline: number
   /** From the elector's verdict to the first announcement frame sent, ms. */
   takeoverMs: number
+  /** The same time, step by step (they add up to `takeoverMs`). */
+  phases: TakeoverPhases
+}
+
+/**
+ * How long each step of a takeover took, ms: elected → armed → footprint on
+ * the host → first frame sent. Exported to Prometheus as histograms by
+ * `registerMetrics`.
+ */
+export interface TakeoverPhases {
+  /** From the elector's verdict until the guard holds the removal and the deadline: the queue, a start-up probe, the pipe write. */
+  armMs: number
+  /** From then until the VIPs, their rules and routes are on the host (netlink). */
+  footprintMs: number
+  /** From then until the first announcement frame was sent. */
+  firstFrameMs: number
+}
+
+/** Payload of the 'follower' event. */
+export interface FollowerEvent {
+  /** Why: 'deposed: …', 'stopping', 'lease deadline reached without renewal', 'fenced by guard (…)', ... */
+  reason: string
+  /** How long removing the VIPs, rules and routes took, ms (0 when the guard or the kernel had already removed them). */
+  removalMs: number
+}
+
+/**
+ * One answer to "is this replica doing its job right now?", for a readiness
+ * probe or an alert: 'announcing' (leader, every VIP on a working link),
+ * 'not-leader' (a follower able to take over, or not running), 'degraded'
+ * (something is wrong; `reasons` say what).
+ */
+export interface AnnouncerHealth {
+  condition: 'announcing' | 'not-leader' | 'degraded'
+  /** Empty for 'announcing' and a healthy follower; the state for a replica not running. */
+  reasons: string[]
+  state: AnnouncerState
 }
 
 /** Payload of the 'announced' event: one announcement of one VIP. */
@@ -80,7 +124,7 @@ export type AnnouncerEvents = {
    * 'stopping', 'lease deadline reached without renewal', 'fenced by guard (…)',
    * 'interface removed', 'guard process died', ...
    */
-  follower: (event: { reason: string }) => void
+  follower: (event: FollowerEvent) => void
   /** Announcement frames for one VIP were sent (also for each repeat and refresh). */
   announced: (event: AnnouncedEvent) => void
   /**
@@ -183,6 +227,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private electedAt = 0
   /** When the first frame of the current takeover left, for takeoverMs. */
   private firstFrameAt: number | undefined
+  /** The last failure to move the VIPs' kernel lifetime forward, until one succeeds (for health()). */
+  private refreshFailure: string | undefined
   /** The footprint is on the host. */
   private holding = false
   /** The guard reported a fence that the queue has not handled yet. */
@@ -250,6 +296,41 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   /** The configured VIPs in canonical text form (a new array on each read). */
   get vips(): string[] {
     return this.options.vips.map((v) => v.address)
+  }
+
+  /**
+   * Whether this replica does its job right now (see AnnouncerHealth). Reads
+   * the interface's addresses once while leader, so the VIPs' presence is the
+   * kernel's word, not our belief.
+   */
+  health(): AnnouncerHealth {
+    const state = this.stateValue
+    if (state !== 'leader' && state !== 'follower') return { condition: 'not-leader', reasons: [state], state }
+    const reasons: string[] = []
+    const link = this.link
+    if (this.holding) {
+      if (!link) reasons.push(`interface ${this.options.interface} is missing`)
+      else if (!link.up) reasons.push(`link ${link.name} is administratively down`)
+      else if (!link.carrier) reasons.push(`link ${link.name} has no carrier`)
+      let present: Set<string> | undefined
+      try {
+        present = this.footprint?.presentAddresses(true)
+      } catch (error) {
+        reasons.push(`cannot read the addresses of ${this.options.interface}: ${(error as Error).message}`)
+      }
+      if (present) for (const vip of this.vips) if (!present.has(vip)) reasons.push(`VIP ${vip} is not on ${this.options.interface}`)
+      if (this.refreshFailure) reasons.push(`the VIPs' kernel lifetime cannot be moved forward: ${this.refreshFailure}`)
+      for (const conflict of this.detector?.conflicts() ?? []) reasons.push(`conflict: ${conflict.mac} also answers for ${conflict.vip}`)
+      return { condition: reasons.length > 0 ? 'degraded' : 'announcing', reasons, state }
+    }
+    if (!link) reasons.push(`interface ${this.options.interface} is missing: this replica cannot take over`)
+    if (this.foreign.length > 0) reasons.push(`the VIP is configured here by someone else (${this.foreignKey})`)
+    if (this.yielded) {
+      for (const conflict of this.detector?.conflicts() ?? []) reasons.push(`conflict: ${conflict.mac} answers for ${conflict.vip}; leadership held, VIP yielded`)
+    } else if (this.lease && this.elector.isLeader && monotonicNow() - this.electedAt > HEALTH_TAKEOVER_GRACE_MS) {
+      reasons.push('the lease is held but the VIP is not on the host')
+    }
+    return { condition: reasons.length > 0 ? 'degraded' : 'not-leader', reasons, state }
   }
 
   /** A snapshot of the state and counters; `registerMetrics` exports the same to Prometheus. */
@@ -595,8 +676,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // it exists. arm() has written the command synchronously, so the guard acts
     // on it even if we die on the next line; its confirmation is checked below.
     const confirmed = this.guard.arm(fenceAt)
+    const armedAt = monotonicNow()
+    let appliedAt: number
     try {
       this.footprint.apply(lifetime)
+      appliedAt = monotonicNow()
     } catch (error) {
       confirmed.catch(() => {})
       await this.guard.disarm().catch(() => {})
@@ -614,11 +698,15 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.armDeadlineTimer()
     this.firstFrameAt = undefined
     for (const vip of this.options.vips) this.scheduleFor(vip.address).start('takeover')
-    const takeoverMs = (this.firstFrameAt ?? monotonicNow()) - this.electedAt
+    const announcedAt = this.firstFrameAt ?? monotonicNow()
+    const takeoverMs = announcedAt - this.electedAt
+    const phases: TakeoverPhases = { armMs: armedAt - this.electedAt, footprintMs: appliedAt - armedAt, firstFrameMs: announcedAt - appliedAt }
     this.watchForConflicts()
     this.stats.lastTakeoverMs = takeoverMs
-    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: this.link.name, takeoverMs: Number(takeoverMs.toFixed(3)) })
-    this.emit('leader', { vips: this.vips, interface: this.link.name, deadline: this.lease.deadline, takeoverMs })
+    this.refreshFailure = undefined
+    const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))]))
+    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: this.link.name, takeoverMs: Number(takeoverMs.toFixed(3)), ...rounded })
+    this.emit('leader', { vips: this.vips, interface: this.link.name, deadline: this.lease.deadline, takeoverMs, phases })
   }
 
   private async release(reason: string): Promise<void> {
@@ -632,16 +720,19 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const wasHolding = this.holding
     this.holding = false
     if (this.stateValue === 'leader') this.stateValue = 'follower'
+    let removalMs = 0
     if (wasHolding) {
+      const removingAt = monotonicNow()
       this.footprint?.remove()
+      removalMs = monotonicNow() - removingAt
       this.stats.transitions++
     }
     if (this.guard?.alive) await this.guard.disarm()
     // Keep watching while we yield to another host: its silence is our cue.
     if (!this.yielded) this.stopWatchingForConflicts()
     if (wasHolding) {
-      log(this.logger, 'info', 'follower: VIP removed', { event: 'follower', reason })
-      this.emit('follower', { reason })
+      log(this.logger, 'info', 'follower: VIP removed', { event: 'follower', reason, removalMs: Number(removalMs.toFixed(3)) })
+      this.emit('follower', { reason, removalMs })
     }
     // A leader that kept its VIP beside a foreign one steps back now.
     await this.syncCampaign()
@@ -662,10 +753,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     try {
       this.footprint.refresh(lifetime)
       this.expiry = now + lifetime * 1000
+      this.refreshFailure = undefined
     } catch (error) {
       // The interface was just removed: its notification is on the way (linkGone).
       if ((error as NodeJS.ErrnoException).code === 'ENODEV') return
       // The VIP keeps its current lifetime; the next tick tries again.
+      this.refreshFailure = (error as Error).message
       this.fail(error)
     }
   }

@@ -4,7 +4,7 @@
  * @module vip-announcer
  */
 export { VipAnnouncer } from './announcer'
-export type { AnnouncerEvents, AnnouncerState, AnnouncerStats, AnnouncedEvent, LeaderEvent } from './announcer'
+export type { AnnouncerEvents, AnnouncerHealth, AnnouncerState, AnnouncerStats, AnnouncedEvent, FollowerEvent, LeaderEvent, TakeoverPhases } from './announcer'
 export type { VipAnnouncerOptions, RoutingOptions } from './options'
 export type { AnnounceScheduleOptions, AnnounceReason } from './schedule'
 export type { LeaderElector, Lease, ElectorEvents } from './elector'

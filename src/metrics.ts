@@ -7,10 +7,17 @@ import type { VipAnnouncer } from './announcer'
 export interface PromClientLike {
   /** prom-client's Gauge class: the leader flag and the last takeover time. */
   Gauge:
-    /** Creates a gauge and registers it in `config.registers`. */
-    new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[] }) => {
+    /** Creates a gauge and registers it in `config.registers`; `collect` runs before each scrape. */
+    new (config: { name: string; help: string; labelNames?: readonly string[]; registers?: any[]; collect?: () => void }) => {
       /** Sets the gauge for one label set. */
       set(labels: Record<string, string>, value: number): void
+    }
+  /** prom-client's Histogram class: the phases of each takeover and each removal. */
+  Histogram:
+    /** Creates a histogram and registers it in `config.registers`. */
+    new (config: { name: string; help: string; labelNames?: readonly string[]; buckets?: number[]; registers?: any[] }) => {
+      /** Records one observation for one label set. */
+      observe(labels: Record<string, string>, value: number): void
     }
   /** prom-client's Counter class: transitions, frames, restores, fences, errors. */
   Counter:
@@ -32,9 +39,17 @@ export interface MetricsOptions {
 }
 
 /**
- * Registers metrics for one announcer: leader state, transitions,
- * announcements sent, restores, fences, errors and the last takeover time.
- * Labels: `interface` (and `kind` on announcements).
+ * Seconds: takeovers take tens of microseconds to a few milliseconds here, a
+ * slow host or a big footprint up to a second.
+ */
+const PHASE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2]
+
+/**
+ * Registers metrics for one announcer: leader state, health, transitions,
+ * announcements sent, restores, fences, errors, the last takeover time and
+ * histograms of each takeover's phases and each removal. Labels: `interface`
+ * (and `kind` on announcements, `phase` on takeover phases, `condition` on
+ * health).
  */
 export function registerMetrics(announcer: VipAnnouncer, options: MetricsOptions): void {
   let client = options.client
@@ -58,16 +73,41 @@ export function registerMetrics(announcer: VipAnnouncer, options: MetricsOptions
   const conflicting = new client.Gauge({ name: `${prefix}conflict`, help: '1 while another host is known to answer for a VIP', labelNames: ['interface'], registers })
   const errors = new client.Counter({ name: `${prefix}errors_total`, help: 'Errors reported by the announcer', labelNames: ['interface'], registers })
   const takeover = new client.Gauge({ name: `${prefix}last_takeover_seconds`, help: 'From elected to the first announcement, last takeover', labelNames: ['interface'], registers })
+  const phases = new client.Histogram({
+    name: `${prefix}takeover_phase_seconds`,
+    help: 'Each takeover step: arm (elected until the guard holds the deadline), footprint (VIPs, rules, routes added), first_frame (until the first announcement), total',
+    labelNames: ['interface', 'phase'],
+    buckets: PHASE_BUCKETS,
+    registers,
+  })
+  const removal = new client.Histogram({ name: `${prefix}removal_seconds`, help: 'Removing the VIPs, rules and routes when stepping down', labelNames: ['interface'], buckets: PHASE_BUCKETS, registers })
+  const conditions = ['announcing', 'not-leader', 'degraded'] as const
+  const health: { set(labels: Record<string, string>, value: number): void } = new client.Gauge({
+    name: `${prefix}health`,
+    help: '1 for the current condition of announcer.health(): announcing, not-leader or degraded',
+    labelNames: ['interface', 'condition'],
+    registers,
+    // Judged at scrape time, from the kernel's view of the interface.
+    collect: () => {
+      const now = announcer.health().condition
+      for (const condition of conditions) health.set({ ...iface, condition }, condition === now ? 1 : 0)
+    },
+  })
 
   leader.set(iface, announcer.isLeader ? 1 : 0)
   announcer.on('leader', (event) => {
     leader.set(iface, 1)
     transitions.inc(iface)
     takeover.set(iface, event.takeoverMs / 1000)
+    phases.observe({ ...iface, phase: 'arm' }, event.phases.armMs / 1000)
+    phases.observe({ ...iface, phase: 'footprint' }, event.phases.footprintMs / 1000)
+    phases.observe({ ...iface, phase: 'first_frame' }, event.phases.firstFrameMs / 1000)
+    phases.observe({ ...iface, phase: 'total' }, event.takeoverMs / 1000)
   })
-  announcer.on('follower', () => {
+  announcer.on('follower', (event) => {
     leader.set(iface, 0)
     transitions.inc(iface)
+    removal.observe(iface, event.removalMs / 1000)
   })
   announcer.on('announced', (event) => {
     // Frames are split evenly over the kinds sent in one announcement.

@@ -42,11 +42,15 @@ t.test('yield: a starting replica finds the third host, leaves the VIP off, and 
   t.same(leaders, [], 'never leader meanwhile')
   t.notOk(cp1.addresses('eth0').some((a) => a.startsWith(VIP) || a.startsWith(VIP6)), 'the VIP stays off the interface (ip addr)')
   t.equal(announcer.metrics().conflicts, 2)
+  const yielding = announcer.health()
+  t.equal(yielding.condition, 'degraded', 'health: degraded while yielding to the third host')
+  t.ok(yielding.reasons.some((r) => r.includes(`conflict: ${squatter.mac('eth0')} answers for ${VIP}`)), `naming it: ${yielding.reasons.join('; ')}`)
 
   const letGoAt = monotonicNow()
   squatter.ip('addr', 'del', `${VIP}/24`, 'dev', 'eth0')
   squatter.ip('-6', 'addr', 'del', `${VIP6}/64`, 'dev', 'eth0')
   await waitFor('taken once nobody else answers', () => leaders.length === 1, 5000)
+  t.same(announcer.health(), { condition: 'announcing', reasons: [], state: 'leader' }, 'health: announcing once it holds the VIP')
   t.ok(cp1.addresses('eth0').includes(`${VIP}/32`) && cp1.addresses('eth0').includes(`${VIP6}/128`), `VIPs on the interface ${(leaders[0] - letGoAt).toFixed(0)} ms after the third host let go`)
 })
 
