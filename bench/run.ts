@@ -3,13 +3,16 @@
 // its comparison side by side in the same run; figures are medians.
 //
 //   npm run bench                    # all
-//   npm run bench -- takeover        # some: netlink takeover failover lifetime
+//   npm run bench -- takeover        # some: netlink takeover failover lifetime soak
 // The elector failover benchmark is separate (minutes long): bench/electors.bench.ts.
 // `lifetime` (the kernel's deletion of expired addresses, docs/address-lifetime.md)
 // takes LIFETIME_SECONDS (150) plus setup; LIFETIME_ROUNDS=N runs N rounds per namespace instead.
+// `soak` runs SOAK_FLIPS (10000) leadership flips and SOAK_CYCLES (1000) start/stop
+// cycles, about two minutes; its RSS-plateau comparison is `bench/soak.bench.ts --compare`.
 import { addressLifetimeBench, formatAddressLifetime, saveAddressLifetime } from './address-lifetime.bench'
 import { failoverBench } from './failover.bench'
 import { formatNetlinkBench, runNetlinkBench } from './netlink.bench'
+import { formatSoak, soakBench, soakOptions } from './soak.bench'
 import { fmt } from './stats'
 import { takeoverBench } from './takeover.bench'
 
@@ -47,6 +50,11 @@ async function main(): Promise<void> {
     saveAddressLifetime(r)
     console.log('\n## address lifetime: how late the kernel deletes an address whose valid_lft ran out (docs/address-lifetime.md)')
     console.log(formatAddressLifetime(r))
+  }
+  if (all || wanted.has('soak')) {
+    const r = await soakBench(soakOptions({ flips: Number(process.env.SOAK_FLIPS ?? 10_000), cycles: Number(process.env.SOAK_CYCLES ?? 1000) }))
+    console.log('\n## soak: leadership flips and start/stop cycles, memory, descriptors and guards sampled (docs/reliability.md)')
+    console.log(formatSoak(r))
   }
 }
 

@@ -370,6 +370,9 @@ class FileLock : public Napi::ObjectWrap<FileLock> {
     if (watch_ == nullptr) return;
     watch_->Close();
     watch_ = nullptr;
+    // As in PacketCapture::Close: the callback closes over the JavaScript
+    // FileLock, so keeping it would keep this wrapper alive for good.
+    callback_.Reset();
     Unref();
   }
 
@@ -408,6 +411,7 @@ class FileLock : public Napi::ObjectWrap<FileLock> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (watch_ != nullptr) Unref();
     Release();
+    callback_.Reset();  // see StopWatch
     return info.Env().Undefined();
   }
 

@@ -112,6 +112,9 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
       watch_ = nullptr;
       callback_.Reset();
       Unref();
+      // Closed: nothing reads into it again, and the wrapper may outlive this
+      // call until a major GC (see NlSocket::Close).
+      netlink::Bytes().swap(buffer_);
     }
     return info.Env().Undefined();
   }

@@ -27,6 +27,10 @@ NlSocket::~NlSocket() { Close(); }
 void NlSocket::Close() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
+  // The receive buffer goes with the socket: the JS wrapper that owns this
+  // object may wait for a major GC before its destructor runs, and V8 does not
+  // count this memory (docs/reliability.md, "Soak"). Open() sizes it again.
+  std::vector<uint8_t>().swap(buffer_);
 }
 
 bool NlSocket::Open(const std::string& netns_path, const std::vector<uint32_t>& groups,
@@ -166,10 +170,17 @@ bool NlSocket::Exchange(std::vector<uint8_t>& msg, uint16_t flags, const ReplyHa
   }
 }
 
+// NLMSG_OK without its int/__u32 comparison (clang -Wsign-compare warns in
+// the macro's expansion): the header fits and its length fits what is left.
+static bool MessageFits(const nlmsghdr* h, int remaining) {
+  return remaining >= static_cast<int>(NLMSG_HDRLEN) && h->nlmsg_len >= NLMSG_HDRLEN &&
+         h->nlmsg_len <= static_cast<uint32_t>(remaining);
+}
+
 // The ACK (or NACK) for `seq` in one datagram; everything else is skipped.
 static NlSocket::Progress AckOf(const uint8_t* data, size_t length, uint32_t seq, NlError* error) {
   int remaining = static_cast<int>(length);
-  for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(h, remaining);
+  for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(data); MessageFits(h, remaining);
        h = NLMSG_NEXT(h, remaining)) {
     if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
     if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
