@@ -972,7 +972,16 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (!this.lease || !this.footprint) return
     const now = monotonicNow()
     const lifetime = lifetimeFor(this.lease.deadline, now)
-    if (lifetime === 0) return // too close to the deadline: the release is near anyway
+    if (lifetime === 0) {
+      // Too close to the deadline for another second of address lifetime:
+      // with the shortest leases that is every renewal period's last few
+      // hundred ms (etcd TTL 5 s: below 3 s left), not only the end of
+      // leadership. The addresses keep what they have (the next refresh, or
+      // the release, follows); the routes a link-down flushed go back now,
+      // or nothing ever would (the chaos suite found them missing for good).
+      this.footprint.restoreRouting()
+      return
+    }
     this.footprint.apply(lifetime)
     if (lifetime !== Infinity) this.expiry = now + lifetime * 1000
   }

@@ -121,3 +121,30 @@ t.test('a rule or table routes deleted from outside are restored while leader; o
   t.same(errors.map((e) => e.message), [], 'no errors along the way')
   await announcer.stop()
 })
+
+// Found by the chaos suite (etcd, link flap): a link-up that comes while the
+// lease is less than 3 s from its deadline (every etcd renewal period ends
+// so) re-applied nothing, and the table routes the link-down had flushed
+// stayed missing for good.
+t.test('link down/up while the lease is too short for another second of address lifetime: the table routes come back', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas: [cp1] } = routedReplicas(lab, 1)
+  const elector = new ManualElector()
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', gateway: '192.0.2.1/24', elector, netns: cp1.path })
+  t.teardown(() => announcer.stop())
+  await announcer.start()
+  const leader = nextEvent(announcer, 'leader')
+  const deadline = elector.elect(3300) // lifetime 1 s now; 0 once fewer than 3 s are left
+  await leader
+  const routes = routeCount(cp1, 4)
+  t.ok(routes >= 2, `${routes} routes in table ${TABLE}`)
+  while (deadline - monotonicNow() > 2900) await sleep(20)
+  cp1.ip('link', 'set', 'net1', 'down')
+  await waitFor('routes flushed by the kernel', () => routeCount(cp1, 4) === 0, 1000)
+  cp1.ip('link', 'set', 'net1', 'up')
+  await waitFor('table routes back after link-up', () => routeCount(cp1, 4) === routes, 1000)
+  t.ok(deadline - monotonicNow() > 200, 'while still leader, before the fence margin')
+  t.ok(hasRule(cp1, 4, VIP), 'the rule is there too')
+  t.ok(cp1.addresses('net1').includes(`${VIP}/32`), 'and the VIP')
+})
