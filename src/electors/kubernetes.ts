@@ -3,7 +3,9 @@
 // except that every deadline is measured on this process's CLOCK_MONOTONIC.
 // docs/electors.md explains the timing argument.
 import type { ElectorTiming } from '../kernel-lifetime'
-import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node'
+// Internal only: the published declarations use the structural types below,
+// so a consumer's tsc needs no @kubernetes/client-node (an ESM-only package).
+import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node' with { 'resolution-mode': 'import' }
 import { monotonicNow } from '../clock'
 import { CampaignElector } from './campaign'
 import { loadOptionalPeer } from './optional-peer'
@@ -37,9 +39,9 @@ export interface KubernetesLeaseElectorOptions {
    * KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set, otherwise
    * `loadFromDefault()` ($KUBECONFIG, ~/.kube/config).
    */
-  kubeConfig?: KubeConfig
+  kubeConfig?: KubeConfigLike
   /** A ready client; takes precedence over `kubeConfig`. */
-  client?: CoordinationV1Api
+  client?: LeaseApiLike
   /**
    * On `stop()`, clear holderIdentity (and set leaseDurationSeconds to 1) so a
    * follower takes over within one retry period, like client-go's
@@ -48,7 +50,33 @@ export interface KubernetesLeaseElectorOptions {
   releaseOnStop?: boolean
 }
 
-/** The calls this elector makes; a CoordinationV1Api satisfies it. */
+/**
+ * The part of @kubernetes/client-node's KubeConfig this elector uses; a
+ * KubeConfig (1.x, 2.x) satisfies it. Declared here so the published types
+ * need no @kubernetes/client-node installed.
+ */
+export interface KubeConfigLike {
+  loadFromCluster(): void
+  loadFromDefault(): void
+  makeApiClient(apiClientType: new (configuration: never) => unknown): unknown
+}
+
+/** A coordination.k8s.io/v1 Lease as the elector reads and writes it; a V1Lease satisfies it. */
+export interface LeaseLike {
+  apiVersion?: string
+  kind?: string
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string }
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: Date; renewTime?: Date; leaseTransitions?: number }
+}
+
+/** The calls this elector makes; a CoordinationV1Api (1.x, 2.x) satisfies it. */
+export interface LeaseApiLike {
+  readNamespacedLease(param: { name: string; namespace: string }, options?: never): Promise<LeaseLike>
+  createNamespacedLease(param: { namespace: string; body: LeaseLike }, options?: never): Promise<LeaseLike>
+  replaceNamespacedLease(param: { name: string; namespace: string; body: LeaseLike }, options?: never): Promise<LeaseLike>
+}
+
+/** The calls this elector makes, with the client library's own types (internal). */
 type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>
 type CallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1]
 
@@ -171,7 +199,7 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.mayHold = false
     this.deadline = 0
     try {
-      this.api ??= this.options.client ?? (await this.makeClient())
+      this.api ??= (this.options.client as LeaseApi | undefined) ?? (await this.makeClient())
     } catch (error) {
       this.stopped = true
       throw error
@@ -192,12 +220,12 @@ export class KubernetesLeaseElector extends CampaignElector {
   }
 
   private async makeClient(): Promise<LeaseApi> {
-    const k8s = await loadOptionalPeer<typeof import('@kubernetes/client-node')>(
+    const k8s = await loadOptionalPeer<typeof import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } })>(
       '@kubernetes/client-node',
       'KubernetesLeaseElector',
       '^1.0.0',
     )
-    let kubeConfig = this.options.kubeConfig
+    let kubeConfig = this.options.kubeConfig as KubeConfig | undefined
     if (!kubeConfig) {
       kubeConfig = new k8s.KubeConfig()
       try {
@@ -481,7 +509,7 @@ export class KubernetesLeaseElector extends CampaignElector {
  * Loads the in-cluster configuration when the service environment variables
  * are set, else the default kubeconfig (as kubectl finds it).
  */
-export function loadDefaultKubeConfig(kubeConfig: KubeConfig): void {
+export function loadDefaultKubeConfig(kubeConfig: KubeConfigLike): void {
   if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) kubeConfig.loadFromCluster()
   else kubeConfig.loadFromDefault()
 }
