@@ -1,4 +1,4 @@
-// Writes ESM entry points (dist/esm/*.mjs) that re-export the CommonJS build by
+// Writes ESM entry points (dist/esm/*.mjs, with their .d.mts) that re-export the CommonJS build by
 // name, so `import { VipAnnouncer } from 'vip-announcer'` works without relying
 // on Node's CommonJS export detection.
 'use strict'
@@ -15,4 +15,10 @@ for (const [file, target] of Object.entries(entries)) {
   const lines = [`import cjs from '${target}'`, 'export default cjs']
   if (names.length) lines.push(`export const { ${names.join(', ')} } = cjs`)
   fs.writeFileSync(path.join(dist, 'esm', file), lines.join('\n') + '\n')
+  // Its types, as an ES module's (TypeScript under node16/bundler reads a
+  // .d.ts beside an import condition as CommonJS: "masquerading as CJS").
+  fs.writeFileSync(
+    path.join(dist, 'esm', file.replace(/\.mjs$/, '.d.mts')),
+    `import cjs from '${target}'\nexport default cjs\nexport * from '${target}'\n`,
+  )
 }

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import { closeSync, fstatSync, writeSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type TypedEmitter from 'typed-emitter'
-import { addon, guardPath } from './net/binding'
+import { addon, loadNative } from './net/binding'
 
 /** A robust mutex this thread holds; the guard sees EOWNERDEAD the moment we die (native/lifeline.cc). */
 export interface Lifeline {
@@ -102,7 +102,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     if (options.lifeline) args.push('--lifeline-fd')
     let child: ChildProcess
     try {
-      child = spawn(guardPath, args, { stdio })
+      child = spawn(loadNative().guardPath, args, { stdio })
     } finally {
       closeSync(readFd) // the guard has its copy; ours would hide the EOF
     }

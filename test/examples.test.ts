@@ -93,10 +93,13 @@ t.test('every example typechecks (strict, as in tsconfig.json)', async (t) => {
 })
 
 t.test("typedoc.json documents exactly the package's entry points", async (t) => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, { types?: string }> }
-  // dist/x/index.d.ts is compiled from src/x/index.ts (tsconfig.build.json: rootDir src, outDir dist).
+  type Condition = { types?: string }
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, string | { require?: Condition }> }
+  // dist/x/index.d.ts (the require condition's types; the import condition's
+  // .d.mts re-exports it) is compiled from src/x/index.ts (tsconfig.build.json:
+  // rootDir src, outDir dist).
   const fromExports = Object.values(pkg.exports)
-    .map((entry) => entry.types)
+    .map((entry) => (typeof entry === 'string' ? undefined : entry.require?.types))
     .filter((types): types is string => types !== undefined)
     .map((types) => types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts'))
     .sort()

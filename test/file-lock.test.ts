@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { FileLock, type LockFileEvent } from '../src/net/file-lock'
-import { buildDir } from '../src/net/binding'
+import { loadNative } from '../src/net/binding'
 import { monotonicNow } from '../src/clock'
+
+const buildDir = loadNative().dir
 
 const ADDON = path.join(buildDir, 'vip_announcer.node')
 

@@ -13,7 +13,9 @@ import path from 'node:path'
 import { Lab, namespaceTestOptions } from './lab/lab'
 import { twoNeighbours } from './lab/topologies'
 import { gratuitousArp } from '../src/net/frames'
-import { buildDir } from '../src/net/binding'
+import { loadNative } from '../src/net/binding'
+
+const buildDir = loadNative().dir
 
 const child = path.resolve(__dirname, 'support/terminate-workers.js')
 const addon = `${buildDir}/vip_announcer.node`

@@ -10,7 +10,9 @@ import { runInNewContext } from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import { Lab, namespaceTestOptions } from './lab/lab'
 import { LinkMonitor, Netlink } from '../src/net'
-import { buildDir } from '../src/net/binding'
+import { loadNative } from '../src/net/binding'
+
+const buildDir = loadNative().dir
 
 const facade = path.resolve(__dirname, '../src/net/index.ts')
 const openFds = () => readdirSync('/proc/self/fd').length

@@ -8,10 +8,12 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { buildDir, guardPath } from '../src/net/binding'
+import { loadNative } from '../src/net/binding'
 import { resolveOptions } from '../src/options'
 import { StaticElector } from '../src/electors/static'
 import { tempDir } from './support/temp'
+
+const { dir: buildDir, guardPath } = loadNative()
 
 const isRoot = process.geteuid?.() === 0
 const ADDON = path.join(buildDir, 'vip_announcer.node')

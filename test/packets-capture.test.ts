@@ -9,7 +9,9 @@ import { PacketSocket } from '../src/net/packets'
 import { arpProbe, gratuitousArp, ipv6Bytes, neighbourAdvertisement, neighbourSolicitation } from '../src/net/frames'
 import { arpFrame, vlanTagged, withIpv6Source } from './support/frames'
 import { monotonicNow } from '../src/clock'
-import { buildDir } from '../src/net/binding'
+import { loadNative } from '../src/net/binding'
+
+const buildDir = loadNative().dir
 
 const VIP4 = '192.0.2.100'
 const VIP6 = '2001:db8::100'

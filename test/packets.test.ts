@@ -160,7 +160,7 @@ t.test('errors', namespaceTestOptions(), async (t) => {
 
 t.test('EPERM names CAP_NET_RAW', namespaceTestOptions(), async (t) => {
   const { spawnSync } = await import('node:child_process')
-  const { buildDir } = await import('../src/net/binding')
+  const buildDir = (require('../src/net/binding') as typeof import('../src/net/binding')).loadNative().dir
   const lab = new Lab()
   t.teardown(() => lab.destroy())
   const a = lab.host('a')

@@ -25,12 +25,14 @@ export async function createElector(spec: ElectorSpec, options: { identity: stri
           namespace = 'default'
         }
       }
-      // Loaded on use: they pull in their optional client libraries.
-      const { KubernetesLeaseElector } = await import('../electors/kubernetes')
+      // Required on use: they pull in their optional client libraries.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { KubernetesLeaseElector } = require('../electors/kubernetes') as typeof import('../electors/kubernetes')
       return new KubernetesLeaseElector({ namespace, name: spec.name ?? leaseName, identity })
     }
     case 'etcd': {
-      const { EtcdElector } = await import('../electors/etcd')
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { EtcdElector } = require('../electors/etcd') as typeof import('../electors/etcd')
       return new EtcdElector({ endpoints: spec.endpoints, name: leaseName, identity })
     }
   }

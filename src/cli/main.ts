@@ -29,13 +29,15 @@ export interface CliDependencies {
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
 
-// Loaded on use, so `--help` and `check` don't load the announcer.
+// Required on use, so `--help` and `check` don't load the announcer.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const defaults: CliDependencies = {
-  runCommand: async (options) => (await import('./run')).runCommand(options),
-  labCommand: async (options) => (await import('./lab')).labCommand(options),
+  runCommand: async (options) => (require('./run') as typeof import('./run')).runCommand(options),
+  labCommand: async (options) => (require('./lab') as typeof import('./lab')).labCommand(options),
   stdout: process.stdout,
   stderr: process.stderr,
 }
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Parses `argv` (without node and script), runs the command and resolves to

@@ -3,12 +3,27 @@
 // when the lease is revoked or expires. Deadlines come from when keep-alives
 // were sent, on CLOCK_MONOTONIC. docs/electors.md explains the choices.
 import type { ElectorTiming } from '../kernel-lifetime'
+// Internal only: the published declarations use EtcdClientLike, so a
+// consumer's tsc needs no etcd3 installed.
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3'
 import { monotonicNow } from '../clock'
 import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
 import { etcdSchemeProblem, parseEtcdEndpoint } from './names'
 import { loadOptionalPeer } from './optional-peer'
+
+/**
+ * The parts of etcd3's Etcd3 client this elector calls; an Etcd3 (1.x)
+ * satisfies it. Declared here so the published types need no etcd3 installed.
+ */
+export interface EtcdClientLike {
+  readonly leaseClient: object
+  if(key: string, column: never, cmp: never, value: never): object
+  put(key: string): object
+  get(key: string): object
+  watch(): object
+  close(): void
+}
 
 /** Options of {@link EtcdElector}. */
 export interface EtcdElectorOptions {
@@ -46,7 +61,7 @@ export interface EtcdElectorOptions {
    * etcd3's default retry and circuit-breaker policies (see docs/electors.md):
    * they stretch a call's duration past the timeouts this elector reasons with.
    */
-  client?: Etcd3
+  client?: EtcdClientLike
   /** On `stop()`, revoke the lease so the key goes at once. Default true. */
   releaseOnStop?: boolean
 }
@@ -189,7 +204,7 @@ export class EtcdElector extends CampaignElector {
     this.leaderRevision = 0n
     let client: Etcd3
     try {
-      client = this.options.client ?? (await this.makeClient())
+      client = (this.options.client as Etcd3 | undefined) ?? (await this.makeClient())
     } catch (error) {
       this.stopped = true
       throw error

@@ -3,7 +3,9 @@
 // except that every deadline is measured on this process's CLOCK_MONOTONIC.
 // docs/electors.md explains the timing argument.
 import type { ElectorTiming } from '../kernel-lifetime'
-import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node'
+// Internal only: the published declarations use the structural types below,
+// so a consumer's tsc needs no @kubernetes/client-node (an ESM-only package).
+import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node' with { 'resolution-mode': 'import' }
 import { monotonicNow } from '../clock'
 import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
@@ -39,9 +41,9 @@ export interface KubernetesLeaseElectorOptions {
    * KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set, otherwise
    * `loadFromDefault()` ($KUBECONFIG, ~/.kube/config).
    */
-  kubeConfig?: KubeConfig
+  kubeConfig?: KubeConfigLike
   /** A ready client; takes precedence over `kubeConfig`. */
-  client?: CoordinationV1Api
+  client?: LeaseApiLike
   /**
    * On `stop()`, clear holderIdentity (and set leaseDurationSeconds to 1) so a
    * follower takes over within one retry period, like client-go's
@@ -58,7 +60,36 @@ export interface KubernetesLeaseElectorOptions {
   watch?: boolean
 }
 
-/** The calls this elector makes; a CoordinationV1Api satisfies it. */
+/**
+ * The part of @kubernetes/client-node's KubeConfig this elector uses; a
+ * KubeConfig (1.x, 2.x) satisfies it. Declared here so the published types
+ * need no @kubernetes/client-node installed.
+ */
+export interface KubeConfigLike {
+  loadFromCluster(): void
+  loadFromDefault(): void
+  makeApiClient(apiClientType: new (configuration: never) => unknown): unknown
+}
+
+/** A coordination.k8s.io/v1 Lease as the elector reads and writes it; a V1Lease satisfies it. */
+export interface LeaseLike {
+  apiVersion?: string
+  kind?: string
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string }
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: Date; renewTime?: Date; leaseTransitions?: number }
+}
+
+/** The calls this elector makes; a CoordinationV1Api (1.x, 2.x) satisfies it. */
+export interface LeaseApiLike {
+  readNamespacedLease(param: { name: string; namespace: string }, options?: never): Promise<LeaseLike>
+  createNamespacedLease(param: { namespace: string; body: LeaseLike }, options?: never): Promise<LeaseLike>
+  replaceNamespacedLease(param: { name: string; namespace: string; body: LeaseLike }, options?: never): Promise<LeaseLike>
+}
+
+/** The client library's module (internal: loaded on the first start()). */
+type K8sModule = typeof import('@kubernetes/client-node', { with: { 'resolution-mode': 'import' } })
+
+/** The calls this elector makes, with the client library's own types (internal). */
 type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>
 type CallOptions = Parameters<CoordinationV1Api['readNamespacedLease']>[1]
 
@@ -129,7 +160,7 @@ export class KubernetesLeaseElector extends CampaignElector {
   private api?: LeaseApi
   /** Where a follower's watch connects; undefined when only a client was given. */
   private kubeConfig?: KubeConfig
-  private k8s?: typeof import('@kubernetes/client-node')
+  private k8s?: K8sModule
   // Per campaign, reset when a new one begins (after the previous stop finished):
   private loop?: Promise<void>
   /** The request in flight; aborted when leadership is given up or on stop. */
@@ -208,7 +239,7 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.mayHold = false
     this.wakePending = false
     try {
-      this.api ??= this.options.client ?? (await this.makeClient())
+      this.api ??= (this.options.client as LeaseApi | undefined) ?? (await this.makeClient())
       if (this.options.watch !== false) await this.prepareWatch()
     } catch (error) {
       this.stopped = true
@@ -235,20 +266,20 @@ export class KubernetesLeaseElector extends CampaignElector {
     this.mayHold = false
   }
 
-  private loadClientLibrary(): Promise<typeof import('@kubernetes/client-node')> {
-    return loadOptionalPeer<typeof import('@kubernetes/client-node')>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0')
+  private loadClientLibrary(): Promise<K8sModule> {
+    return loadOptionalPeer<K8sModule>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0')
   }
 
   /** With only a client given there is no KubeConfig to watch with: followers poll. */
   private async prepareWatch(): Promise<void> {
     if (this.options.client && !this.options.kubeConfig) return
-    this.kubeConfig ??= this.options.kubeConfig
+    this.kubeConfig ??= this.options.kubeConfig as KubeConfig | undefined
     if (this.kubeConfig) this.k8s ??= await this.loadClientLibrary()
   }
 
   private async makeClient(): Promise<LeaseApi> {
     const k8s = (this.k8s = await this.loadClientLibrary())
-    let kubeConfig = this.options.kubeConfig
+    let kubeConfig = this.options.kubeConfig as KubeConfig | undefined
     if (!kubeConfig) {
       kubeConfig = new k8s.KubeConfig()
       try {
@@ -311,7 +342,7 @@ export class KubernetesLeaseElector extends CampaignElector {
    * lists afresh (a watch without one) after 410 Expired. Failures are left to
    * the poll to report: it meets the same API server every retry period.
    */
-  private async watchLease(k8s: typeof import('@kubernetes/client-node'), kubeConfig: KubeConfig): Promise<void> {
+  private async watchLease(k8s: K8sModule, kubeConfig: KubeConfig): Promise<void> {
     const watch = new k8s.Watch(kubeConfig)
     let resourceVersion: string | undefined
     while (!this.stopped) {
@@ -326,7 +357,7 @@ export class KubernetesLeaseElector extends CampaignElector {
     }
   }
 
-  private watchOnce(watch: InstanceType<typeof import('@kubernetes/client-node').Watch>, from: string | undefined): Promise<{ resourceVersion?: string; expired?: boolean; error?: unknown }> {
+  private watchOnce(watch: InstanceType<K8sModule['Watch']>, from: string | undefined): Promise<{ resourceVersion?: string; expired?: boolean; error?: unknown }> {
     return new Promise((resolve) => {
       const controller = new AbortController()
       this.watchController = controller
@@ -642,7 +673,7 @@ export class KubernetesLeaseElector extends CampaignElector {
  * Loads the in-cluster configuration when the service environment variables
  * are set, else the default kubeconfig (as kubectl finds it).
  */
-export function loadDefaultKubeConfig(kubeConfig: KubeConfig): void {
+export function loadDefaultKubeConfig(kubeConfig: KubeConfigLike): void {
   if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) kubeConfig.loadFromCluster()
   else kubeConfig.loadFromDefault()
 }

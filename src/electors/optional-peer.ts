@@ -3,12 +3,10 @@
 
 import { pathToFileURL } from 'node:url'
 
-// Under `module: commonjs` TypeScript rewrites `import()` into `require()`,
-// which cannot load ESM-only packages (@kubernetes/client-node 1.x) on Node
-// releases before 20.19. A Function-constructed import() survives compilation.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (
-  specifier: string,
-) => Promise<unknown>
+// The package compiles with `module: node16`, which keeps `import()` as it is
+// in CommonJS output: a real dynamic import, which loads ESM-only packages
+// (@kubernetes/client-node 1.x) on every Node >= 20, and needs no code
+// generation from strings (node --disallow-code-generation-from-strings).
 
 /**
  * Imports `name` (CommonJS or ESM) as resolved from this package, or throws an
@@ -17,8 +15,8 @@ const dynamicImport = new Function('specifier', 'return import(specifier)') as (
 export async function loadOptionalPeer<T>(name: string, neededBy: string, range: string): Promise<T> {
   let specifier = name
   try {
-    // Resolve from here rather than from the process's cwd, which is what a
-    // bare specifier inside a Function-made import() would be relative to.
+    // Resolved from this package, so a missing peer is reported as such
+    // (below) rather than as a bare import() failure.
     specifier = pathToFileURL(require.resolve(name)).href
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
@@ -31,5 +29,5 @@ export async function loadOptionalPeer<T>(name: string, neededBy: string, range:
     }
     // ERR_PACKAGE_PATH_NOT_EXPORTED and the like: let import() resolve the bare name.
   }
-  return (await dynamicImport(specifier)) as T
+  return (await import(specifier)) as T
 }

@@ -47,16 +47,15 @@ interface NativeCapture {
   close(): void
   readonly closed: boolean
 }
-const NativeCapture = (
-  addon as {
-    PacketCapture: new (
-      link: LinkRef,
-      netns: string | undefined,
-      onFrames: (error: Error | null, frames?: CapturedFrame[]) => void,
-      addresses?: Buffer[],
-    ) => NativeCapture
-  }
-).PacketCapture
+// Read on use: the addon loads on first property access (binding.ts).
+const native = addon as {
+  PacketCapture: new (
+    link: LinkRef,
+    netns: string | undefined,
+    onFrames: (error: Error | null, frames?: CapturedFrame[]) => void,
+    addresses?: Buffer[],
+  ) => NativeCapture
+}
 
 /** Where to capture, and optionally which addresses only. */
 export interface FrameCaptureOptions extends PacketSocketOptions {
@@ -100,7 +99,7 @@ export class FrameCapture extends (EventEmitter as new () => TypedEmitter<FrameC
       addresses = options.addresses.map((ip, i) => (typeof ip === 'string' && isIPv4(ip) ? ipv4Bytes(ip, `addresses[${i}]`) : ipv6Bytes(ip, `addresses[${i}]`)))
     }
     const capture = new FrameCapture()
-    capture.socket = new NativeCapture(options.link, options.netns, (error, frames) => {
+    capture.socket = new native.PacketCapture(options.link, options.netns, (error, frames) => {
       if (error) {
         capture.emit('error', error)
         return

@@ -28,16 +28,22 @@ const native = addon as {
   inotifyEvents: Record<string, number>
 }
 
-const EVENT_NAMES: Array<[LockFileEvent, number]> = [
-  ['close-write', native.inotifyEvents.closeWrite],
-  ['close-nowrite', native.inotifyEvents.closeNoWrite],
-  ['modify', native.inotifyEvents.modify],
-  ['attrib', native.inotifyEvents.attrib],
-  ['delete-self', native.inotifyEvents.deleteSelf],
-  ['move-self', native.inotifyEvents.moveSelf],
-  ['ignored', native.inotifyEvents.ignored],
-  ['queue-overflow', native.inotifyEvents.queueOverflow],
-]
+// Built on first watch: reading the addon's constants loads it (binding.ts),
+// which importing this module must not do.
+let eventNames: Array<[LockFileEvent, number]> | undefined
+function inotifyEventNames(): Array<[LockFileEvent, number]> {
+  const bits = native.inotifyEvents
+  return (eventNames ??= [
+    ['close-write', bits.closeWrite],
+    ['close-nowrite', bits.closeNoWrite],
+    ['modify', bits.modify],
+    ['attrib', bits.attrib],
+    ['delete-self', bits.deleteSelf],
+    ['move-self', bits.moveSelf],
+    ['ignored', bits.ignored],
+    ['queue-overflow', bits.queueOverflow],
+  ])
+}
 
 /**
  * One open file and an exclusive flock on it.
@@ -126,9 +132,10 @@ export class FileLock {
    */
   watch(onEvents: (error: Error | null, events: LockFileEvent[]) => void): void {
     if (typeof onEvents !== 'function') throw new TypeError('onEvents: expected a function')
+    const names = inotifyEventNames()
     this.lock.watch((error, mask) => {
       if (error) onEvents(error, [])
-      else onEvents(null, EVENT_NAMES.filter(([, bit]) => ((mask ?? 0) & bit) !== 0).map(([name]) => name))
+      else onEvents(null, names.filter(([, bit]) => ((mask ?? 0) & bit) !== 0).map(([name]) => name))
     })
   }
 

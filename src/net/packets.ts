@@ -20,8 +20,8 @@ interface NativePacketSocket extends BoundLink {
   close(): void
   readonly closed: boolean
 }
-const NativePacketSocket = (addon as { PacketSocket: new (link: LinkRef, netns?: string) => NativePacketSocket })
-  .PacketSocket
+// Read on use: the addon loads on first property access (binding.ts).
+const native = addon as { PacketSocket: new (link: LinkRef, netns?: string) => NativePacketSocket }
 
 /** Where a PacketSocket or FrameCapture is opened: one link, in one network namespace. */
 export interface PacketSocketOptions {
@@ -61,7 +61,7 @@ export class PacketSocket {
   /** Opens the socket; throws rather than returning a half-open one. */
   static open(options: PacketSocketOptions): PacketSocket {
     validateLinkOptions(options)
-    return new PacketSocket(new NativePacketSocket(options.link, options.netns))
+    return new PacketSocket(new native.PacketSocket(options.link, options.netns))
   }
 
   /** Interface index (stable for the life of the interface). */

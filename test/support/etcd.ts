@@ -2,9 +2,13 @@
 // so one can be cut off etcd while the others keep talking to it.
 import { randomBytes } from 'node:crypto'
 import { Etcd3 } from 'etcd3'
-import { EtcdElector, type EtcdElectorOptions } from '../../src/electors/etcd'
+import { EtcdElector, type EtcdClientLike, type EtcdElectorOptions } from '../../src/electors/etcd'
 import type { EtcdServer } from './etcd-runner'
 import { TcpProxy } from './tcp-proxy'
+
+// Compile-time: a real Etcd3 satisfies the structural client type the
+// published declarations use instead of etcd3's own.
+export const realClientFits: Etcd3 extends EtcdClientLike ? true : never = true
 
 export function uniqueName(tag: string): string {
   return `${tag}-${randomBytes(4).toString('hex')}`

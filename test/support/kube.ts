@@ -1,10 +1,15 @@
 // Candidates for KubernetesLeaseElector tests: each gets its own KubeConfig
 // (its own bearer token, so the fake API server can tell them apart) pointing
 // at a FakeLeaseApi, and talks to it through the real @kubernetes/client-node.
-import type * as K8s from '@kubernetes/client-node'
-import { KubernetesLeaseElector, type KubernetesLeaseElectorOptions } from '../../src/electors/kubernetes'
+import type * as K8s from '@kubernetes/client-node' with { 'resolution-mode': 'import' }
+import { KubernetesLeaseElector, type KubernetesLeaseElectorOptions, type KubeConfigLike, type LeaseApiLike } from '../../src/electors/kubernetes'
 import { loadOptionalPeer } from '../../src/electors/optional-peer'
 import type { FakeLeaseApi } from './fake-lease-api'
+
+// Compile-time: the real client's classes satisfy the elector's structural
+// option types (what the published declarations use instead of the client's).
+export type RealClientFits = [K8s.KubeConfig extends KubeConfigLike ? true : never, K8s.CoordinationV1Api extends LeaseApiLike ? true : never]
+export const realClientFits: RealClientFits = [true, true]
 
 export const NAMESPACE = 'vcluster-a'
 export const LEASE = 'vcluster-a-vip'

@@ -3,6 +3,7 @@
 import { statfs, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { ConfigError, formatConfigIssue, loadVclusterConfig, type EnabledVipConfig, type VclusterVipConfig } from '../../config'
+import { NativeUnavailableError } from '../../net/binding'
 import { hasCapability, type CapabilityName } from './capabilities'
 import { NotChecked, type HostProbe, type ProbedAddress, type ProbedLink } from './probe'
 import type { CheckResult } from './result'
@@ -201,6 +202,7 @@ async function packetSocketCheck(iface: string, link: ProbedLink | undefined, pr
     return { id, status: 'PASS', summary: `an AF_PACKET socket opens on ${iface}` }
   } catch (error) {
     if (error instanceof NotChecked) return { id, status: 'WARN', summary: `not checked: ${error.message}` }
+    if (error instanceof NativeUnavailableError) return { id, status: 'FAIL', summary: error.summary, fix: error.fix }
     const err = error as NodeJS.ErrnoException
     return {
       id,

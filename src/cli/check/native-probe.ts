@@ -5,10 +5,18 @@
 // a DAD neighbour solicitation). The VIP is probed by the announcer's own
 // ConflictDetector, the gateway by probeAddress.
 import { ConflictDetector } from '../../conflict'
+import { NativeUnavailableError } from '../../net/binding'
 import { probeAddress } from '../../net/capture'
 import { PacketSocket } from '../../net/packets'
 import { createIpProbe } from './ip-probe'
 import { NotChecked, type HostProbe } from './probe'
+
+// The packet-socket check reports a missing native part (what, why, the fix);
+// the probes that need it just say they could not run.
+function nativeMissing(error: unknown): NotChecked | undefined {
+  if (error instanceof NativeUnavailableError) return new NotChecked('the native part is not available (see packet-socket)')
+  return undefined
+}
 
 export function createNativeProbe(netns?: string): HostProbe {
   const tools = createIpProbe(netns)
@@ -21,6 +29,8 @@ export function createNativeProbe(netns?: string): HostProbe {
       try {
         return await probeAddress({ link, netns, ip, timeoutMs })
       } catch (error) {
+        const missing = nativeMissing(error)
+        if (missing) throw missing
         // Not an Ethernet link, or no CAP_NET_RAW: the interface and
         // capabilities checks report the cause; this one just can't tell.
         throw new NotChecked(`probe not sent: ${(error as Error).message}`)
@@ -34,7 +44,7 @@ export function createNativeProbe(netns?: string): HostProbe {
       try {
         detector.start()
       } catch (error) {
-        throw new NotChecked(`probe not sent: ${(error as Error).message}`)
+        throw nativeMissing(error) ?? new NotChecked(`probe not sent: ${(error as Error).message}`)
       }
       try {
         const answers = await detector.probe()
