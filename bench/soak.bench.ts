@@ -19,7 +19,7 @@ import path from 'node:path'
 import { VipAnnouncer } from '../src/announcer'
 import type { LeaderElector } from '../src/elector'
 import { FileLockElector } from '../src/electors/file-lock'
-import { buildDir } from '../src/net/binding'
+import { loadNative } from '../src/net/binding'
 import { Lab, type LabHost } from '../test/lab/lab'
 import { VIP, VIP6, switchedReplicas } from '../test/lab/topologies'
 import { ManualElector } from '../test/support/manual-elector'
@@ -172,7 +172,7 @@ export async function soakCycles(options: SoakOptions): Promise<PhaseResult & { 
 }
 
 function report(result: PhaseResult & { restart?: string }): string {
-  const lines = [`\n## soak: ${result.name}${result.elector ? `, ${result.elector} elector` : ''} (${result.iterations}, ${(result.wallMs / 1000).toFixed(0)} s, warm-up ${result.warmupIterations}; addon and guard from ${buildDir})`]
+  const lines = [`\n## soak: ${result.name}${result.elector ? `, ${result.elector} elector` : ''} (${result.iterations}, ${(result.wallMs / 1000).toFixed(0)} s, warm-up ${result.warmupIterations}; addon and guard from ${loadNative().dir})`]
   if (result.checks) lines.push(`kernel checks: ${result.checks.made} made, ${result.checks.failed.length} failed${result.checks.failed.length ? ': ' + result.checks.failed.slice(0, 5).join('; ') : ''}`)
   if (result.restart) lines.push(`same instance: ${result.restart}`)
   const started = result.samples.filter((s) => s.guardsStarted !== undefined)
@@ -203,8 +203,8 @@ async function compare(options: SoakOptions & { save?: string; variants?: string
     if (child.status !== 0) throw new Error(`${variant.name}: child exited ${child.status ?? child.signal}`)
     runs.push({ name: variant.name, result: JSON.parse(child.stdout).cycles, wallMs: Date.now() - t0 })
   }
-  if (options.save) writeFileSync(options.save, JSON.stringify({ buildDir, cycles: options.cycles, elector: options.elector, runs }))
-  renderCompare({ buildDir, cycles: options.cycles, elector: options.elector, runs }, options.warmupFraction)
+  if (options.save) writeFileSync(options.save, JSON.stringify({ buildDir: loadNative().dir, cycles: options.cycles, elector: options.elector, runs }))
+  renderCompare({ buildDir: loadNative().dir, cycles: options.cycles, elector: options.elector, runs }, options.warmupFraction)
 }
 
 type CompareRuns = { buildDir: string; cycles: number; elector?: string; runs: Array<{ name: string; result: PhaseResult; wallMs: number }> }
