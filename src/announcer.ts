@@ -557,7 +557,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
         }
       }
     }
-    const accepted = await guard.setTakePlan(footprint.takeSteps(), frames.map((frame) => ({ ifindex, frame })))
+    let accepted = false
+    try {
+      accepted = await guard.setTakePlan(footprint.takeSteps(), frames.map((frame) => ({ ifindex, frame })))
+    } catch (error) {
+      // A guard that can't take the plan (no packet socket for it, say)
+      // leaves the takeover to this thread, as before TAKE existed.
+      log(this.logger, 'warn', 'the guard cannot perform the takeover; this thread will', { error: (error as Error).message })
+    }
     // Only the plan for the footprint and guard of now: an attach or a guard
     // restart while this was in flight has taught (or will teach) another.
     if (accepted && this.footprint === footprint && this.guard === guard) this.takePlan = { footprint, guard, mac, vips }
@@ -808,7 +815,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     })
     // The frames carry the MAC read when the plan was made; one changed since
     // (an operator, a bond failover) gets the burst again from this thread.
-    const macNow = this.packets?.readLink().mac ?? plan.mac
+    let macNow = plan.mac
+    try {
+      macNow = this.packets?.readLink().mac ?? plan.mac
+    } catch {
+      // the interface is going away: its notification follows (linkGone)
+    }
     for (const vip of this.options.vips) {
       const schedule = this.scheduleFor(vip.address)
       if (macNow !== plan.mac) {
@@ -1050,6 +1062,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
     const before = this.link
     this.link = link
+    // The guard's frames carry the MAC: a new one (an operator, a bond
+    // failover) needs a new plan before the next takeover.
+    if (this.takePlan && link.mac !== this.takePlan.mac) this.enqueue(() => (this.footprint && this.guard && this.link === link ? this.teachGuard() : undefined))
     if (before.carrier && !link.carrier) {
       log(this.logger, 'warn', 'link down (no carrier)', { interface: name })
       this.emit('link', { interface: name, state: 'down' })
