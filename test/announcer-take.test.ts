@@ -7,6 +7,7 @@ import t from 'tap'
 import path from 'node:path'
 import { VipAnnouncer, type AnnouncedEvent, type LeaderEvent } from '../src/announcer'
 import { monotonicNow } from '../src/clock'
+import { MAX_LIFETIME_S } from '../src/kernel-lifetime'
 import { FrameCapture, type CapturedFrame } from '../src/net/capture'
 import { LinkMonitor } from '../src/net/monitor'
 import { Lab, namespaceTestOptions, type LabHost } from './lab/lab'
@@ -60,13 +61,16 @@ t.test('the guard takes over: complete footprint, the burst at a peer, phases fr
     const framesBefore = announcer.metrics().framesSent
     const leader = nextEvent<LeaderEvent>(announcer, 'leader')
     const t0 = monotonicNow()
-    elector.elect()
+    elector.elect(60_000)
     const event = await leader
     t.equal(event.takenBy, 'guard', `round ${round}: the guard took over`)
     const { armMs, footprintMs, firstFrameMs } = event.phases
     t.ok(armMs >= 0 && footprintMs >= 0 && firstFrameMs >= 0, `phases: arm ${armMs.toFixed(3)}, footprint ${footprintMs.toFixed(3)}, first frame ${firstFrameMs.toFixed(3)} ms`)
     t.ok(Math.abs(armMs + footprintMs + firstFrameMs - event.takeoverMs) < 1e-6, `they add up to takeoverMs ${event.takeoverMs.toFixed(3)}`)
     t.same(footprint(cp1), { addresses: [`${VIP6}/128`, `${VIP}/32`].sort(), rules: 2, routes: 4 }, 'both VIPs, their rules, the table routes')
+    const lifetimes = (cp1.ipJson('addr', 'show', 'dev', 'net1')[0].addr_info as any[]).filter((a) => a.local === VIP || a.local === VIP6).map((a) => a.valid_life_time)
+    // The lifetime of the day (MAX_LIFETIME_S for a long lease, counting down), not the plan's placeholder of 1 s.
+    t.ok(lifetimes.length === 2 && lifetimes.every((l) => l >= MAX_LIFETIME_S - 1 && l <= MAX_LIFETIME_S && l > 1), `kernel lifetime ${lifetimes.join(', ')} s (MAX_LIFETIME_S ${MAX_LIFETIME_S})`)
     await waitFor('the burst at the peer', () => seen.length >= 3, 2000)
     const first = Math.min(...seen.map((f) => f.arrivedAt ?? f.at))
     // The same clock: the guard's stamps are CLOCK_MONOTONIC, like monotonicNow().
@@ -140,4 +144,37 @@ t.test('a host frozen after the TAKE is fenced by the deadline', nsOptions, asyn
   replica.kill('SIGCONT')
   const fenced = await replica.waitFor('fenced', 5000 + leaseMs)
   t.equal(fenced.reason, 'deadline', 'the guard fenced at the deadline')
+})
+
+t.test('the guard declines (our IPv6 VIP already on the link): it undoes its adds, this thread takes over', nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { cp1 } = dualStack(lab)
+  const elector = new ManualElector()
+  const announcer = new VipAnnouncer({ vip: [VIP, VIP6], interface: 'net1', gateway: ['192.0.2.1/24', '2001:db8::1/64'], elector, netns: cp1.path, announce: { repeats: 0, refreshIntervalMs: 0 } })
+  await announcer.start()
+  t.teardown(() => announcer.stop())
+  // Ours by its prefix length (so not someone else's VIP): whose it is, only
+  // the host's path checks, so the guard hands the takeover back.
+  cp1.ip('-6', 'addr', 'add', `${VIP6}/128`, 'dev', 'net1', 'nodad')
+  await sleep(100)
+  const watch = LinkMonitor.open({ netns: cp1.path })
+  t.teardown(() => watch.close())
+  const v4: string[] = []
+  watch.on('address', (e) => {
+    if (e.address === VIP) v4.push(e.action)
+  })
+  const leader = nextEvent<LeaderEvent>(announcer, 'leader')
+  elector.elect(60_000)
+  const event = await leader
+  t.equal(event.takenBy, 'host', 'taken over by this thread')
+  t.same(footprint(cp1), { addresses: [`${VIP6}/128`, `${VIP}/32`].sort(), rules: 2, routes: 4 }, 'the whole footprint')
+  const address = (cp1.ipJson('addr', 'show', 'dev', 'net1')[0].addr_info as any[]).find((a) => a.local === VIP6)
+  t.ok(address.valid_life_time < 4294967295, `the IPv6 VIP got the lease's lifetime: ${address.valid_life_time}s`)
+  await sleep(50)
+  t.same(v4, ['add', 'delete', 'add'], "the IPv4 VIP: the guard's add, its undo, the host's add")
+  const follower = nextEvent(announcer, 'follower')
+  elector.depose('test')
+  await follower
+  t.same(footprint(cp1), { addresses: [], rules: 0, routes: 0 }, 'released: nothing left')
 })
