@@ -544,7 +544,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.takePlan = undefined
     await guard.setActions(footprint.fenceRequests())
     if (!this.packets || !this.link) return
-    const mac = this.packets.mac
+    // Read afresh (two ioctls): the socket's copy is only updated when it sends.
+    const mac = this.packets.readLink().mac
     const ifindex = this.link.index
     const vips: string[] = []
     const frames: Buffer[] = []

@@ -178,3 +178,28 @@ t.test('the guard declines (our IPv6 VIP already on the link): it undoes its add
   await follower
   t.same(footprint(cp1), { addresses: [], rules: 0, routes: 0 }, 'released: nothing left')
 })
+
+t.test("a new MAC on the interface: the guard's next burst carries it", nsOptions, async (t) => {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { cp1, router } = dualStack(lab)
+  const elector = new ManualElector()
+  const announcer = new VipAnnouncer({ vip: VIP, interface: 'net1', elector, netns: cp1.path, announce: { repeats: 0, refreshIntervalMs: 0 } })
+  await announcer.start()
+  t.teardown(() => announcer.stop())
+  const capture = FrameCapture.open({ link: 'net1', netns: router.path })
+  t.teardown(() => capture.close())
+  const senders: string[] = []
+  capture.on('frame', (f) => {
+    if ((f.kind === 'arp-request' || f.kind === 'arp-reply') && f.senderIp === VIP && f.targetIp === VIP) senders.push(f.senderMac)
+  })
+  const mac = '02:00:00:00:0c:07'
+  cp1.ip('link', 'set', 'net1', 'address', mac)
+  await sleep(200) // the link notification, then the new plan, off the takeover path
+  const leader = nextEvent<LeaderEvent>(announcer, 'leader')
+  elector.elect(60_000)
+  t.equal((await leader).takenBy, 'guard', 'the guard took over')
+  await waitFor('the burst', () => senders.length >= 2, 2000)
+  await sleep(50)
+  t.same(senders, [mac, mac], 'both frames from the new MAC, none from the old')
+})
