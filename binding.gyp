@@ -39,6 +39,7 @@
       "type": "executable",
       "sources": [
         "native/guard/guard.cc",
+        "native/guard/take.cc",
         "native/netns.cc",
         "native/nlsocket.cc"
       ],

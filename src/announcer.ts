@@ -9,7 +9,7 @@ import { monotonicNow } from './clock'
 import type { Lease, LeaderElector } from './elector'
 import { ConflictDetector, DEFEND_INTERVAL_MS, type ConflictEvent } from './conflict'
 import { Footprint, cleanStale, describeAddresses, foreignVips } from './footprint'
-import { GuardProcess, createLifeline, type Lifeline } from './guard'
+import { GuardProcess, createLifeline, type Lifeline, type TakeOutcome } from './guard'
 import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from './kernel-lifetime'
 import { log, silentLogger, type Logger } from './logger'
 import { LinkMonitor } from './net/monitor'
@@ -46,6 +46,13 @@ export interface LeaderEvent {
   takeoverMs: number
   /** The same time, step by step (they add up to `takeoverMs`). */
   phases: TakeoverPhases
+  /**
+   * Who performed the takeover: 'guard' (the guard process armed, added the
+   * footprint and sent the first burst on one command; the phases are its
+   * timestamps) or 'host' (this thread did, step by step: a guard without the
+   * plan, or one that declined).
+   */
+  takenBy: 'guard' | 'host'
 }
 
 /**
@@ -60,6 +67,14 @@ export interface TakeoverPhases {
   footprintMs: number
   /** From then until the first announcement frame was sent. */
   firstFrameMs: number
+}
+
+/** The guard's takeover plan (see teachGuard): for which footprint and guard, from which MAC, and each frame's VIP. */
+interface TakePlan {
+  footprint: Footprint
+  guard: GuardProcess
+  mac: string
+  vips: string[]
 }
 
 /** Payload of the 'follower' event. */
@@ -221,6 +236,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private footprint: Footprint | undefined
   private lockFd: number | undefined
   private lifeline: Lifeline | undefined
+  /** What the guard holds to perform the takeover itself (TAKE), once it has accepted it; undefined: this thread takes over. */
+  private takePlan: TakePlan | undefined
 
   /** The elector's current grant, if any. */
   private lease: Lease | undefined
@@ -513,7 +530,45 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.guard = guard
     const record = this.elector.fencingRecord
     if (this.lockFd !== undefined && record) await guard.setReleaseRecord(record)
-    if (this.footprint) await guard.setActions(this.footprint.fenceRequests())
+    if (this.footprint) await this.teachGuard()
+  }
+
+  /**
+   * Hands the guard the removal (for fencing) and the takeover plan (for
+   * TAKE): this footprint's adds with their undo, and the first burst's
+   * frames from the interface's MAC. Once per footprint, off the takeover path.
+   */
+  private async teachGuard(): Promise<void> {
+    const guard = this.guard!
+    const footprint = this.footprint!
+    this.takePlan = undefined
+    await guard.setActions(footprint.fenceRequests())
+    if (!this.packets || !this.link) return
+    // Read afresh (two ioctls): the socket's copy is only updated when it sends.
+    const mac = this.packets.readLink().mac
+    const ifindex = this.link.index
+    const vips: string[] = []
+    const frames: Buffer[] = []
+    for (const vip of this.options.vips) {
+      for (let i = 0; i < this.options.schedule.burst; i++) {
+        const built = vip.family === 4 ? this.options.arpKinds.map((kind) => gratuitousArp(kind, mac, vip.address)) : [neighbourAdvertisement(mac, vip.address)]
+        for (const frame of built) {
+          frames.push(frame)
+          vips.push(vip.address)
+        }
+      }
+    }
+    let accepted = false
+    try {
+      accepted = await guard.setTakePlan(footprint.takeSteps(), frames.map((frame) => ({ ifindex, frame })))
+    } catch (error) {
+      // A guard that can't take the plan (no packet socket for it, say)
+      // leaves the takeover to this thread, as before TAKE existed.
+      log(this.logger, 'warn', 'the guard cannot perform the takeover; this thread will', { error: (error as Error).message })
+    }
+    // Only the plan for the footprint and guard of now: an attach or a guard
+    // restart while this was in flight has taught (or will teach) another.
+    if (accepted && this.footprint === footprint && this.guard === guard) this.takePlan = { footprint, guard, mac, vips }
   }
 
   /** The interface exists (now): bind the packet socket and teach the guard the removal. */
@@ -527,7 +582,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.watchForConflicts()) this.detector.park()
     this.packets?.close()
     this.packets = PacketSocket.open({ link: link.index, netns: this.options.netns })
-    await this.guard!.setActions(this.footprint.fenceRequests())
+    await this.teachGuard()
     this.warmUp()
     // V8 drops the bytecode of functions that have not run for a while; a
     // follower may wait for hours, so keep its takeover path compiled.
@@ -563,8 +618,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       if (vip.family === 4) for (const kind of this.options.arpKinds) gratuitousArp(kind, mac, vip.address)
       else neighbourAdvertisement(mac, vip.address)
     }
-    // The guard's command path (write, reply, timer) is the takeover's first step.
+    // The guard's command path (write, reply, timer) is the takeover's first
+    // step; take() refuses a NaN deadline before it writes anything.
     this.guard?.ping().catch(() => {})
+    this.guard?.take(NaN, 1).catch(() => {})
     // A schedule that is cancelled before it can announce: announce() returns
     // at once for a follower, but its code and the schedule's are now compiled.
     const dry = new AnnounceSchedule(this.options.schedule, (reason, count) => this.announce(this.options.vips[0].address, reason, count))
@@ -672,6 +729,16 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.warnedUnlimited = true
       log(this.logger, 'warn', 'the lease has no deadline: the VIP gets no kernel lifetime and outlives a kill of every process of this replica', { trigger })
     }
+    const plan = this.takePlan
+    if (plan && plan.footprint === this.footprint && plan.guard === this.guard && !this.footprint.avoiding) {
+      // Kept for the report: a deposal while the guard works clears this.lease.
+      const { link, lease } = this
+      const outcome = await this.takeByGuard(fenceAt, lifetime)
+      if (outcome) return this.becameLeaderByGuard(plan, outcome, link, lease, now, lifetime)
+      // Declined: the guard added nothing and is not armed; this thread takes
+      // over instead, if it still should.
+      if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.footprint || !this.guard || !this.link) return
+    }
     // Break before make: the guard knows how and when to remove the VIP before
     // it exists. arm() has written the command synchronously, so the guard acts
     // on it even if we die on the next line; its confirmation is checked below.
@@ -701,12 +768,86 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const announcedAt = this.firstFrameAt ?? monotonicNow()
     const takeoverMs = announcedAt - this.electedAt
     const phases: TakeoverPhases = { armMs: armedAt - this.electedAt, footprintMs: appliedAt - armedAt, firstFrameMs: announcedAt - appliedAt }
+    this.reportLeader(this.link, this.lease, takeoverMs, phases, 'host')
+  }
+
+  /**
+   * The takeover by the guard (TAKE): it arms, adds the footprint and sends
+   * the first burst. Resolves the outcome, or undefined when the guard
+   * declined and took nothing. Rejects when the takeover failed, with nothing
+   * left on the host: a refused add the guard undid (and disarmed), or a guard
+   * that died or went silent, whose possible adds this thread removes.
+   */
+  private async takeByGuard(fenceAt: number, lifetime: number): Promise<TakeOutcome | undefined> {
+    const guard = this.guard!
+    try {
+      return await guard.take(fenceAt, lifetime)
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException
+      if (failure.code === 'ERR_TAKE_DECLINED') {
+        log(this.logger, 'debug', 'guard declined the takeover; taking over from this thread', { reason: failure.message })
+        return undefined
+      }
+      if (typeof failure.errno === 'number' && failure.errno > 0) throw error // the kernel refused an add; the guard undid its adds
+      // No answer: the guard may have added some of it, and nobody would remove it.
+      try {
+        this.footprint?.remove()
+      } catch {
+        // best effort: the original error is the one to report
+      }
+      if (guard.alive) await guard.disarm().catch(() => {})
+      throw error
+    }
+  }
+
+  /** Bookkeeping after the guard took over: the footprint is on the host, the first burst sent. */
+  private becameLeaderByGuard(plan: TakePlan, outcome: TakeOutcome, link: LinkInfo, lease: Lease, now: number, lifetime: number): void {
+    // Whatever happened while the guard worked (deposed, stop()), the
+    // footprint is on the host now: holding, so the release queued behind
+    // this step removes it.
+    this.holding = true
+    if (this.stateValue === 'follower') this.stateValue = 'leader'
+    this.stats.transitions++
+    this.expiry = lifetime === Infinity ? Infinity : now + lifetime * 1000
+    this.armDeadlineTimer()
+    const sent = new Map<string, number>()
+    outcome.sent.forEach((ok, i) => {
+      if (ok) sent.set(plan.vips[i], (sent.get(plan.vips[i]) ?? 0) + 1)
+    })
+    // The frames carry the MAC read when the plan was made; one changed since
+    // (an operator, a bond failover) gets the burst again from this thread.
+    let macNow = plan.mac
+    try {
+      macNow = this.packets?.readLink().mac ?? plan.mac
+    } catch {
+      // the interface is going away: its notification follows (linkGone)
+    }
+    for (const vip of this.options.vips) {
+      const schedule = this.scheduleFor(vip.address)
+      if (macNow !== plan.mac) {
+        schedule.start('takeover')
+        continue
+      }
+      schedule.startAfterBurst()
+      const count = sent.get(vip.address) ?? 0
+      if (count === 0) continue
+      this.stats.framesSent += count
+      const kinds = vip.family === 4 ? this.options.arpKinds.map((k) => `arp-${k}` as const) : (['neighbour-advertisement'] as const)
+      this.emit('announced', { vip: vip.address, kinds: [...kinds], count, reason: 'takeover' })
+    }
+    if (macNow !== plan.mac) this.enqueue(() => (this.footprint && this.guard ? this.teachGuard() : undefined))
+    const announcedAt = outcome.firstFrameAt ?? outcome.addedAt
+    const phases: TakeoverPhases = { armMs: outcome.armedAt - this.electedAt, footprintMs: outcome.addedAt - outcome.armedAt, firstFrameMs: announcedAt - outcome.addedAt }
+    this.reportLeader(link, lease, announcedAt - this.electedAt, phases, 'guard')
+  }
+
+  private reportLeader(link: LinkInfo, lease: Lease, takeoverMs: number, phases: TakeoverPhases, takenBy: 'guard' | 'host'): void {
     this.watchForConflicts()
     this.stats.lastTakeoverMs = takeoverMs
     this.refreshFailure = undefined
     const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))]))
-    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: this.link.name, takeoverMs: Number(takeoverMs.toFixed(3)), ...rounded })
-    this.emit('leader', { vips: this.vips, interface: this.link.name, deadline: this.lease.deadline, takeoverMs, phases })
+    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: link.name, takeoverMs: Number(takeoverMs.toFixed(3)), ...rounded, takenBy })
+    this.emit('leader', { vips: this.vips, interface: link.name, deadline: lease.deadline, takeoverMs, phases, takenBy })
   }
 
   private async release(reason: string): Promise<void> {
@@ -922,6 +1063,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
     const before = this.link
     this.link = link
+    // The guard's frames carry the MAC: a new one (an operator, a bond
+    // failover) needs a new plan before the next takeover.
+    if (this.takePlan && link.mac !== this.takePlan.mac) this.enqueue(() => (this.footprint && this.guard && this.link === link ? this.teachGuard() : undefined))
     if (before.carrier && !link.carrier) {
       log(this.logger, 'warn', 'link down (no carrier)', { interface: name })
       this.emit('link', { interface: name, state: 'down' })
@@ -956,7 +1100,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.packets = undefined
     this.stopWatchingForConflicts(true)
     this.detector = undefined
-    if (this.guard?.alive) await this.guard.setActions([])
+    this.takePlan = undefined
+    if (this.guard?.alive) {
+      await this.guard.setActions([])
+      await this.guard.setTakePlan([], [])
+    }
     this.emit('link', { interface: name, state: 'gone' })
   }
 

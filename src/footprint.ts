@@ -201,6 +201,26 @@ export class Footprint {
     ]
   }
 
+  /**
+   * apply()'s adds as the guard's takeover plan (GuardProcess.setTakePlan),
+   * in apply()'s order, each with the delete that undoes it. The addresses
+   * carry a placeholder lifetime (1 s) that TAKE overwrites with the
+   * lifetime of the day: the bytes are built once per footprint, and the
+   * lifetime, a function of the lease, is the one field that changes.
+   */
+  takeSteps(): Array<{ add: Buffer; undo: Buffer }> {
+    return [
+      ...this.addresses(1).map((address) => ({ add: this.netlink.encodeAddressRequest('add', address), undo: this.netlink.encodeAddressRequest('delete', address) })),
+      ...this.routes().map((route) => ({ add: this.netlink.encodeRouteRequest('add', route), undo: this.netlink.encodeRouteRequest('delete', route) })),
+      ...this.rules().map((rule) => ({ add: this.netlink.encodeRuleRequest('add', rule), undo: this.netlink.encodeRuleRequest('delete', rule) })),
+    ]
+  }
+
+  /** True while some VIP is skipped (avoid()): the guard's plan holds every VIP, so only apply() knows to skip it. */
+  get avoiding(): boolean {
+    return this.avoided.size > 0
+  }
+
   /** Encodes (without sending) every add request: validation and encoding run once. */
   encodeAddRequests(lifetimeS?: number): Buffer[] {
     return [

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { closeSync, fstatSync, writeSync } from 'node:fs'
+import { constants } from 'node:os'
 import { createInterface } from 'node:readline'
 import type TypedEmitter from 'typed-emitter'
 import { addon, loadNative } from './net/binding'
@@ -60,13 +61,43 @@ function badDeadline(deadline: unknown): RangeError {
   return new RangeError(`deadline: expected a finite CLOCK_MONOTONIC instant in ms or Infinity, got ${shown}`)
 }
 
+/** 'EADDRNOTAVAIL' for its number (the guard reports errno values). */
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(constants.errno)) if (value === errno) return name
+  return `ERRNO_${errno}`
+}
+
 function fileId(fd: number): string {
   const stat = fstatSync(fd)
   return `${stat.dev}:${stat.ino}`
 }
 
+/** One footprint step for TAKE: the add request and the delete that undoes it (Footprint.takeSteps). */
+export interface TakeStep {
+  add: Buffer
+  undo: Buffer
+}
+
+/** A frame of the first announcement burst, for the link `ifindex` (in the guard's namespace). */
+export interface TakeFrame {
+  ifindex: number
+  frame: Buffer
+}
+
+/** What the guard did on TAKE: CLOCK_MONOTONIC ms instants, and which frames went out. */
+export interface TakeOutcome {
+  /** The deadline held (as ARM). */
+  armedAt: number
+  /** Every add done. */
+  addedAt: number
+  /** The first frame sent; undefined when none went out (link down). */
+  firstFrameAt?: number
+  /** Per frame of the plan, in order: sent or not. */
+  sent: boolean[]
+}
+
 interface Pending {
-  resolve: () => void
+  resolve: (reply: string) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
 }
@@ -146,6 +177,57 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     return !this.exited
   }
 
+  /**
+   * Replaces the takeover plan that take() executes: the footprint's adds
+   * (with their undo) and the first burst's frames. Resolves false when this
+   * guard does not know TAKE (an older build): take() is then not to be used.
+   */
+  async setTakePlan(steps: TakeStep[], frames: TakeFrame[]): Promise<boolean> {
+    try {
+      await this.command('TAKECLEAR')
+    } catch (error) {
+      if (/unknown command/.test((error as Error).message)) return false
+      throw error
+    }
+    for (const step of steps) await this.command(`TAKEADD ${step.add.toString('hex')} ${step.undo.toString('hex')}`)
+    for (const { ifindex, frame } of frames) await this.command(`TAKEFRAME ${ifindex} ${frame.toString('hex')}`)
+    return steps.length > 0
+  }
+
+  /**
+   * The takeover in one command: the guard arms `deadline` exactly as arm()
+   * does, adds the plan's footprint with address lifetime `lifetimeS` (whole
+   * seconds, or Infinity: none) all or nothing, and sends the first burst.
+   * Written synchronously like arm(). Rejects with the kernel's errno as
+   * `code` ('EADDRNOTAVAIL', ...) when an add failed: the guard then undid its
+   * adds and is disarmed; `code` 'ERR_TAKE_DECLINED' when the guard took
+   * nothing (no plan, armed already, deadline passed, an IPv6 VIP already on
+   * the link, 'EEXIST' then): the host's own path may try.
+   */
+  async take(deadline: number, lifetimeS: number): Promise<TakeOutcome> {
+    const argument = armArgument(deadline)
+    if (argument === undefined) throw badDeadline(deadline)
+    const lifetime = lifetimeS === Infinity ? 'inf' : Number.isInteger(lifetimeS) && lifetimeS >= 1 ? String(lifetimeS) : undefined
+    if (lifetime === undefined) throw new RangeError(`lifetime: expected whole seconds >= 1 or Infinity, got ${lifetimeS}`)
+    let reply: string
+    try {
+      reply = await this.command(`TAKE ${argument} ${lifetime}`)
+    } catch (error) {
+      const match = /^guard refused command: TAKE (\d+) (.*)$/.exec((error as Error).message)
+      if (!match) throw error
+      const errno = Number(match[1])
+      const name = errno === 0 || errno === constants.errno.EEXIST ? 'ERR_TAKE_DECLINED' : errnoName(errno)
+      throw Object.assign(new Error(`guard takeover: ${match[2]}`), { code: name, errno })
+    }
+    const [armedAt, addedAt, first, sent] = reply.split(' ')
+    return {
+      armedAt: Number(armedAt),
+      addedAt: Number(addedAt),
+      ...(first !== '-' ? { firstFrameAt: Number(first) } : {}),
+      sent: sent === '-' || sent === undefined ? [] : [...sent].map((c) => c === '1'),
+    }
+  }
+
   /** Replaces the list of requests to replay when fencing. */
   async setActions(requests: Buffer[]): Promise<void> {
     await this.command('CLEAR')
@@ -160,7 +242,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
    */
   setReleaseRecord(record: Uint8Array): Promise<void> {
     if (record.length === 0 || record.length > 4096) return Promise.reject(new RangeError(`fencingRecord: expected 1 to 4096 bytes, got ${record.length}`))
-    return this.command(`RECORD ${Buffer.from(record).toString('hex')}`)
+    return this.command(`RECORD ${Buffer.from(record).toString('hex')}`).then(() => {})
   }
 
   /**
@@ -172,7 +254,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
   arm(deadline: number): Promise<void> {
     const argument = armArgument(deadline)
     if (argument === undefined) return Promise.reject(badDeadline(deadline))
-    return this.command(`ARM ${argument}`)
+    return this.command(`ARM ${argument}`).then(() => {})
   }
 
   /**
@@ -188,15 +270,15 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
   }
 
   disarm(): Promise<void> {
-    return this.command('DISARM')
+    return this.command('DISARM').then(() => {})
   }
 
   fence(): Promise<void> {
-    return this.command('FENCE')
+    return this.command('FENCE').then(() => {})
   }
 
   ping(): Promise<void> {
-    return this.command('PING')
+    return this.command('PING').then(() => {})
   }
 
   /** Disarms and ends the guard (closing its stdin); resolves when it has exited. */
@@ -234,7 +316,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     }
   }
 
-  private command(text: string): Promise<void> {
+  private command(text: string): Promise<string> {
     if (this.exited || this.commandFd < 0) {
       return Promise.reject(Object.assign(new Error('guard process is not running'), { code: 'ERR_GUARD_EXITED' }))
     }
@@ -295,7 +377,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     if (!pending) return
     this.pending.delete(seq)
     clearTimeout(pending.timer)
-    if (status === 'OK') pending.resolve()
+    if (status === 'OK') pending.resolve(rest.join(' '))
     else pending.reject(new Error(`guard refused command: ${rest.join(' ')}`))
   }
 }

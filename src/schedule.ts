@@ -79,6 +79,13 @@ export class AnnounceSchedule {
     this.next(this.schedule.repeats)
   }
 
+  /** start() for a cycle whose burst was sent elsewhere (the guard's takeover): the repeats and refresh only. */
+  startAfterBurst(): void {
+    this.clear()
+    this.cancelled = false
+    this.next(this.schedule.repeats)
+  }
+
   cancel(): void {
     this.cancelled = true
     this.clear()

@@ -24,6 +24,17 @@
 //                          elector's "released" mark)
 //   <seq> FENCE            fence now
 //   <seq> PING             liveness
+//   <seq> TAKECLEAR        forget the takeover plan (steps and frames)
+//   <seq> TAKEADD <add> <undo>  append a footprint step: the netlink add request
+//                          (hex) and the delete that undoes it; an address add
+//                          carries IFA_CACHEINFO, whose lifetimes TAKE fills in
+//   <seq> TAKEFRAME <ifindex> <hex>  append a frame of the first announcement burst
+//   <seq> TAKE <ms> <lifetime>  the takeover (native/guard/take.h): arm exactly as
+//                          ARM does, add the steps in order (all or nothing), send
+//                          the frames; "<seq> OK <armed> <added> <first-frame|-> <sent>"
+//                          (CLOCK_MONOTONIC ms; <sent>: one 1/0 per frame) or
+//                          "<seq> ERR TAKE <errno> <text>" with nothing left added
+//                          and the guard disarmed. <lifetime>: whole seconds or "inf".
 // Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>".
 // The guard ignores SIGINT/SIGTERM/SIGHUP (a Ctrl-C reaches the whole process
 // group; the host decides when to stop) and exits on EOF.
@@ -56,6 +67,7 @@
 
 #include "../netns.h"
 #include "../nlsocket.h"
+#include "take.h"
 
 namespace {
 
@@ -87,6 +99,7 @@ struct Guard {
   double deadline_ms = 0;
   bool has_lock_fd = false;
   std::vector<uint8_t> release_record;
+  vip::guard::TakePlan take;  // what TAKE adds and sends
   std::string input;        // the line read so far (at most kMaxLine bytes)
   bool discarding = false;  // inside a line longer than kMaxLine: skipping to its newline
   std::string long_seq;     // the sequence number of that line, for the reply
@@ -232,6 +245,53 @@ void HandleLine(Guard& guard, const std::string& line) {
     guard.armed = false;
   } else if (command == "FENCE") {
     Fence(guard, "requested");
+  } else if (command == "TAKECLEAR") {
+    guard.take.Clear();
+  } else if (command == "TAKEADD") {
+    size_t split = argument.find(' ');
+    std::vector<uint8_t> add;
+    std::vector<uint8_t> undo;
+    if (split == std::string::npos || !DecodeHex(argument.substr(0, split), &add) || !DecodeHex(argument.substr(split + 1), &undo)) {
+      return WriteLine(seq + " ERR bad hex");
+    }
+    std::string why;
+    if (!guard.take.AddStep(std::move(add), std::move(undo), &why)) return WriteLine(seq + " ERR " + why);
+  } else if (command == "TAKEFRAME") {
+    size_t split = argument.find(' ');
+    std::vector<uint8_t> frame;
+    char* end = nullptr;
+    long ifindex = split == std::string::npos ? 0 : strtol(argument.c_str(), &end, 10);
+    if (ifindex <= 0 || end != argument.c_str() + split || !DecodeHex(argument.substr(split + 1), &frame)) {
+      return WriteLine(seq + " ERR bad frame");
+    }
+    std::string why;
+    if (!guard.take.AddFrame(static_cast<int>(ifindex), std::move(frame), &why)) return WriteLine(seq + " ERR " + why);
+  } else if (command == "TAKE") {
+    size_t split = argument.find(' ');
+    char* end = nullptr;
+    double deadline = strtod(argument.c_str(), &end);
+    if (split == std::string::npos || end != argument.c_str() + split || !std::isfinite(deadline)) return WriteLine(seq + " ERR bad deadline");
+    uint32_t lifetime = 0;
+    if (!vip::guard::ParseLifetime(argument.substr(split + 1), &lifetime)) return WriteLine(seq + " ERR bad lifetime");
+    if (guard.take.Empty()) return WriteLine(seq + " ERR TAKE 0 no takeover plan");
+    if (guard.armed || deadline - MonotonicMs() <= 0) {
+      // Armed: a takeover on top of a held footprint is the host's mistake;
+      // past: ARM would fence at once. Either way nothing is added.
+      return WriteLine(seq + " ERR TAKE 0 " + (guard.armed ? "already armed" : "deadline passed"));
+    }
+    // Break before make, as ARM then the host's adds: the deadline holds
+    // before the first address exists.
+    guard.deadline_ms = deadline;
+    guard.armed = true;
+    vip::guard::TakeOutcome outcome = guard.take.Run(guard.netlink, lifetime, MonotonicMs);
+    if (!outcome.ok) {
+      guard.armed = false;  // as the host's disarm after a failed add
+      return WriteLine(seq + " ERR TAKE " + std::to_string(outcome.err) + " " + outcome.message);
+    }
+    char reply[160];
+    snprintf(reply, sizeof(reply), " OK %.6f %.6f ", outcome.armed_at, outcome.added_at);
+    std::string first = outcome.first_frame_at > 0 ? std::to_string(outcome.first_frame_at) : "-";
+    return WriteLine(seq + reply + first + " " + (outcome.sent.empty() ? "-" : outcome.sent));
   } else if (command == "PING") {
     // nothing: the OK is the answer
   } else {
