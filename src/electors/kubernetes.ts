@@ -267,7 +267,7 @@ export class KubernetesLeaseElector extends CampaignElector {
   }
 
   private loadClientLibrary(): Promise<K8sModule> {
-    return loadOptionalPeer<K8sModule>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0')
+    return loadOptionalPeer<K8sModule>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0 || ^2.0.0')
   }
 
   /** With only a client given there is no KubeConfig to watch with: followers poll. */
