@@ -267,7 +267,7 @@ export class KubernetesLeaseElector extends CampaignElector {
   }
 
   private loadClientLibrary(): Promise<K8sModule> {
-    return loadOptionalPeer<K8sModule>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0')
+    return loadOptionalPeer<K8sModule>('@kubernetes/client-node', 'KubernetesLeaseElector', '^1.0.0 || ^2.0.0')
   }
 
   /** With only a client given there is no KubeConfig to watch with: followers poll. */
@@ -711,7 +711,7 @@ function httpStatus(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined
 }
 
-function describe(error: unknown): string {
+function describe(error: unknown, depth = 0): string {
   if (!(error instanceof Error)) return String(error)
   const status = httpStatus(error)
   if (status !== undefined) {
@@ -726,7 +726,16 @@ function describe(error: unknown): string {
     return `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`
   }
   const code = (error as NodeJS.ErrnoException).code
-  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message
+  const text = code && !error.message.includes(code) ? `${error.message} (${code})` : error.message
+  // @kubernetes/client-node 2.x requests with fetch (undici), whose network
+  // errors are a bare 'fetch failed' with the socket error (ECONNREFUSED,
+  // ENOTFOUND, ...) as the cause; 1.x (node-fetch) put it in the message.
+  const cause = error.cause
+  if (depth < 3 && cause instanceof Error) {
+    const causeText = describe(cause, depth + 1)
+    if (causeText && !text.includes(causeText)) return `${text}: ${causeText}`
+  }
+  return text
 }
 
 function timeText(value: unknown): string {

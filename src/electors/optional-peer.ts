@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 
 // The package compiles with `module: node16`, which keeps `import()` as it is
 // in CommonJS output: a real dynamic import, which loads ESM-only packages
-// (@kubernetes/client-node 1.x) on every Node >= 20, and needs no code
+// (@kubernetes/client-node 1.x and 2.x) on every Node >= 20, and needs no code
 // generation from strings (node --disallow-code-generation-from-strings).
 
 /**

@@ -15,7 +15,7 @@ export const NAMESPACE = 'vcluster-a'
 export const LEASE = 'vcluster-a-vip'
 
 export function loadK8s(): Promise<typeof K8s> {
-  return loadOptionalPeer<typeof K8s>('@kubernetes/client-node', 'tests', '^1.0.0')
+  return loadOptionalPeer<typeof K8s>('@kubernetes/client-node', 'tests', '^1.0.0 || ^2.0.0')
 }
 
 export async function kubeConfigFor(api: FakeLeaseApi | { port: number; kubeConfigOptions?: never }, token: string) {
