@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { main, version, type CliDependencies } from '../src/cli/main'
+import { accepts } from './support/accepts'
 import { EtcdElector } from '../src/electors/etcd'
 import { KubernetesLeaseElector } from '../src/electors/kubernetes'
 import { parseElector, type LabCommandOptions, type RunCommandOptions } from '../src/cli/options'
@@ -168,14 +169,6 @@ t.test('elector specs', async (t) => {
 // when the elector it builds would, so `run` never fails later on what the
 // command line let through.
 t.test('--elector accepts exactly what the electors accept', async (t) => {
-  const accepts = (build: () => unknown) => {
-    try {
-      build()
-      return true
-    } catch {
-      return false
-    }
-  }
   const kube = ['ns/lease', 'vcluster-platform/my-vcluster.vip', 'ns/Name', 'Bad_NS/lease', '-ns/lease', `${'a'.repeat(63)}/x`, `${'a'.repeat(64)}/x`, `ns/${'a.'.repeat(126)}a`, `ns/${'a.'.repeat(127)}a`, 'ns/a..b', 'ns/lease-']
   for (const spec of kube) {
     const [namespace, name] = spec.split('/')

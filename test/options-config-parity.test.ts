@@ -4,6 +4,7 @@
 // values are refused naming the field, and probeAddress refuses a timeout
 // setTimeout cannot wait (above 2^31-1 ms it fires at once: "nobody answered").
 import t from 'tap'
+import { accepts } from './support/accepts'
 import { ConfigError, parseVclusterConfig } from '../src/config'
 import { resolveOptions, type VipAnnouncerOptions } from '../src/options'
 import { resolveSchedule } from '../src/schedule'
@@ -137,14 +138,6 @@ t.test('interface names: the API, the configuration and the facade agree', async
       return true
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
-      return false
-    }
-  }
-  const accepts = (build: () => unknown) => {
-    try {
-      build()
-      return true
-    } catch {
       return false
     }
   }
