@@ -76,6 +76,7 @@ Napi::Object LinkToJs(Napi::Env env, const netlink::Link& link) {
   object.Set("index", Napi::Number::New(env, link.index));
   object.Set("name", Napi::String::New(env, link.name));
   object.Set("mac", Napi::String::New(env, HardwareText(link.mac)));
+  object.Set("hardwareType", Napi::Number::New(env, link.type));
   object.Set("mtu", Napi::Number::New(env, link.mtu));
   object.Set("up", Napi::Boolean::New(env, (link.flags & IFF_UP) != 0));
   object.Set("carrier", Napi::Boolean::New(env, (link.flags & IFF_LOWER_UP) != 0));

@@ -5,7 +5,11 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { main, version, type CliDependencies } from '../src/cli/main'
+import { main, version } from '../src/cli/main'
+import { createCheckCommand } from '../src/cli/check/command'
+import type { CommandIo } from '../src/cli/command'
+import { createLabCommand, type Demonstrate } from '../src/cli/lab'
+import { createRunCommand, type Announce } from '../src/cli/run'
 import { accepts } from './support/accepts'
 import { EtcdElector } from '../src/electors/etcd'
 import { KubernetesLeaseElector } from '../src/electors/kubernetes'
@@ -15,14 +19,17 @@ import { UsageError } from '../src/cli/flags'
 const root = path.join(__dirname, '..')
 const fixture = (name: string) => path.join(__dirname, 'fixtures', 'config', name)
 
-function capture(overrides: Partial<CliDependencies> = {}) {
+// The commands in-process: outputs are strings, run and lab are fakes that
+// record what they were handed.
+function capture(fakes: { runCommand?: Announce; labCommand?: Demonstrate } = {}) {
   const out = { stdout: '', stderr: '' }
-  const deps: Partial<CliDependencies> = {
+  const io: CommandIo = {
     stdout: { write: (s: string) => (out.stdout += s) },
     stderr: { write: (s: string) => (out.stderr += s) },
-    ...overrides,
+    signal: new AbortController().signal,
   }
-  return { out, run: (...argv: string[]) => main(argv, deps) }
+  const commands = [createRunCommand(fakes.runCommand), createCheckCommand(), createLabCommand(fakes.labCommand)]
+  return { out, run: (...argv: string[]) => main(argv, io, commands) }
 }
 
 t.test('help and version', async (t) => {
@@ -94,7 +101,7 @@ t.test('usage errors exit 2 with a message and a pointer to help', async (t) => 
 
 t.test('run: flags become typed options for the injected runCommand', async (t) => {
   const received: RunCommandOptions[] = []
-  const { out, run } = capture({ runCommand: async (options) => void received.push(options) })
+  const { out, run } = capture({ runCommand: async (options) => (received.push(options), 0) })
   t.equal(await run('run', '--config', fixture('kube-vip-multus.yaml')), 0)
   t.same(received[0], {
     configPath: fixture('kube-vip-multus.yaml'),
@@ -136,7 +143,7 @@ t.test('run: the exit code of runCommand is returned; errors are printed and exi
 
 t.test('run: an invalid config is listed and exits 1; a disabled one exits 0 without running', async (t) => {
   let called = false
-  const { out, run } = capture({ runCommand: async () => void (called = true) })
+  const { out, run } = capture({ runCommand: async () => ((called = true), 0) })
   t.equal(await run('run', '--config', fixture('several-problems.yaml')), 1)
   t.match(out.stderr, /^Invalid .*several-problems\.yaml \(4 problems\):\n {2}- privateNodes\.enabled: /)
   t.equal(await run('run', '--config', fixture('disabled.yaml')), 0)
@@ -146,7 +153,7 @@ t.test('run: an invalid config is listed and exits 1; a disabled one exits 0 wit
 
 t.test('lab: flags reach the injected labCommand', async (t) => {
   const received: LabCommandOptions[] = []
-  const { run } = capture({ labCommand: async (options) => void received.push(options) })
+  const { run } = capture({ labCommand: async (options) => (received.push(options), 0) })
   t.equal(await run('lab'), 0)
   t.equal(await run('lab', '--keep', '--json'), 0)
   t.same(received, [

@@ -34,6 +34,11 @@ t.test('addresses, routes and rules in a namespace opened by path', namespaceTes
     const byName = nl.getLink('eth0')
     t.match(byName, { index: witness.ifindex, name: 'eth0', mac: witness.address, mtu: witness.mtu, up: true, carrier: true, operstate: 'up' })
     t.same(nl.getLink(witness.ifindex), byName, 'by index too')
+    // ifi_type, as ip names it: ARPHRD_ETHER (1) for the veth, ARPHRD_LOOPBACK (772) for lo.
+    t.equal(witness.link_type, 'ether')
+    t.equal(byName.hardwareType, 1, 'hardwareType of an Ethernet link')
+    t.equal(a.ipJson('link', 'show', 'dev', 'lo')[0].link_type, 'loopback')
+    t.equal(nl.getLink('lo').hardwareType, 772, 'hardwareType of the loopback')
     t.same(nl.findLink('nope0'), undefined)
     t.same(
       nl.listLinks().map((l) => `${l.index}:${l.name}`).sort(),

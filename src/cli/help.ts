@@ -1,10 +1,12 @@
 // Help texts. Kept next to each other so they stay consistent; docs/cli.md
-// quotes them.
+// quotes them. The command list of the main help comes from the commands'
+// own summaries.
 
-export const COMMANDS = ['run', 'check', 'lab'] as const
-export type CommandName = (typeof COMMANDS)[number]
-
-export const MAIN_HELP = `Usage: vip-announcer <command> [options]
+/** `vip-announcer --help`. */
+export function mainHelp(commands: ReadonlyArray<{ name: string; summary: string }>): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')
+  return `Usage: vip-announcer <command> [options]
 
 Keeps a virtual IP on exactly one replica (the leader) and announces it with
 gratuitous ARP / unsolicited neighbour advertisements. Reads the kube-vip
@@ -12,17 +14,17 @@ settings of a vcluster.yaml (controlPlane.endpoint and
 controlPlane.advanced.kubeVip).
 
 Commands:
-  run     Hold and announce the VIP while this replica is leader
-  check   Preflight: validate the config and the host, print what to fix
-  lab     Demonstrate a failover in throw-away network namespaces (root)
+${list}
 
 Options:
   -h, --help     Show help (also: vip-announcer <command> --help)
       --version  Print the version
 
 Exit codes: 0 success, 1 failure (a failed check, an invalid config, a runtime
-error), 2 usage error.
+error), 2 usage error, 130 check or lab interrupted (SIGINT, SIGTERM); run
+stops cleanly on either and exits 0. A second signal ends the process at once.
 `
+}
 
 export const RUN_HELP = `Usage: vip-announcer run --config FILE [options]
 
@@ -101,5 +103,3 @@ Options:
       --json   Print the results as JSON
   -h, --help   Show this help
 `
-
-export const HELP: Record<CommandName, string> = { run: RUN_HELP, check: CHECK_HELP, lab: LAB_HELP }

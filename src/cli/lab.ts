@@ -1,25 +1,40 @@
 // `vip-announcer lab`: runs the namespace demonstration and prints its report.
-// Ctrl-C aborts it; the demo's own cleanup removes every namespace it made.
-import { formatLabReport, runLab } from '../lab/demo'
-import type { LabCommandOptions } from './options'
+// Ctrl-C aborts it (io.signal); the demo's own cleanup removes every
+// namespace it made.
+import type { Writable } from 'node:stream'
+import { EXIT, signalName, type Command, type CommandIo } from './command'
+import { LAB_HELP } from './help'
+import { LAB_FLAGS, labArgs, type LabCommandOptions } from './options'
 
-export async function labCommand(options: LabCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const abort = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => {
-    out.write(`\n${signal}: cleaning up...\n`)
-    abort.abort()
+/** Runs the demonstration; resolves to the exit code. */
+export type Demonstrate = (options: LabCommandOptions, io: CommandIo) => Promise<number>
+
+export function createLabCommand(demonstrate: Demonstrate = demonstrateInNamespaces): Command<typeof LAB_FLAGS> {
+  return {
+    name: 'lab',
+    summary: 'Demonstrate a failover in throw-away network namespaces (root)',
+    help: LAB_HELP,
+    flags: LAB_FLAGS,
+    run: (flags, io) => demonstrate(labArgs(flags), io),
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+}
+
+async function demonstrateInNamespaces(options: LabCommandOptions, io: CommandIo): Promise<number> {
+  // Required on use: the demo pulls in the capture code and child processes.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { formatLabReport, runLab } = require('../lab/demo') as typeof import('../lab/demo')
+  const onAbort = () => io.stdout.write(`\n${signalName(io.signal)}: cleaning up...\n`)
+  io.signal.addEventListener('abort', onAbort, { once: true })
   try {
-    const report = await runLab({ keep: options.keep, signal: abort.signal, out: options.json ? process.stderr : (out as any) })
-    out.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatLabReport(report))
-    return 0
+    // runLab only calls write() on its progress stream.
+    const progress = (options.json ? io.stderr : io.stdout) as Writable
+    const report = await runLab({ keep: options.keep, signal: io.signal, out: progress })
+    io.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatLabReport(report))
+    return EXIT.ok
   } catch (error) {
-    if (abort.signal.aborted) return 130
+    if (io.signal.aborted) return EXIT.interrupted
     throw error
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    io.signal.removeEventListener('abort', onAbort)
   }
 }

@@ -1,114 +1,112 @@
-// `vip-announcer <run|check|lab>`: argument dispatch. `run` and `lab` are
-// injected (CliDependencies) so the integrator plugs them in without touching
-// parsing; until then they report that they are not available.
+// `vip-announcer <command>`: finds the command, parses its flags against its
+// spec, runs it with the process's outputs and stop signal, and turns what it
+// throws into a message and an exit code.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ConfigError, loadVclusterConfig } from '../config'
+import { ConfigError } from '../config'
 import { closest } from '../config/suggest'
-import { checkCommand } from './check/command'
-import type { CheckDependencies } from './check/checks'
-import { UsageError } from './flags'
-import { COMMANDS, HELP, MAIN_HELP, type CommandName } from './help'
-import { parseCheckArgs, parseLabArgs, parseRunArgs, type LabCommandOptions, type RunCommandOptions } from './options'
+import { createCheckCommand } from './check/command'
+import { EXIT, Interrupted, type Command, type CommandIo } from './command'
+import { parseFlags, UsageError } from './flags'
+import { mainHelp } from './help'
+import { createLabCommand } from './lab'
+import { createRunCommand } from './run'
 
-export interface Output {
-  write(text: string): unknown
+export { EXIT } from './command'
+
+/** The commands `vip-announcer` offers, in help order. */
+export function defaultCommands(): Command[] {
+  return [createRunCommand(), createCheckCommand(), createLabCommand()]
 }
-
-export interface CliDependencies {
-  /** Runs the announcer until stopped; resolves to the exit code (void: 0). */
-  runCommand(options: RunCommandOptions): Promise<number | void>
-  /** Runs the namespace demonstration; resolves to the exit code (void: 0). */
-  labCommand(options: LabCommandOptions): Promise<number | void>
-  /** Probes for `check` (default: iproute2/arping adapter and /proc/self/status). */
-  check?: CheckDependencies
-  stdout: Output
-  stderr: Output
-}
-
-/** Exit codes. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
-
-// Required on use, so `--help` and `check` don't load the announcer.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const defaults: CliDependencies = {
-  runCommand: async (options) => (require('./run') as typeof import('./run')).runCommand(options),
-  labCommand: async (options) => (require('./lab') as typeof import('./lab')).labCommand(options),
-  stdout: process.stdout,
-  stderr: process.stderr,
-}
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * Parses `argv` (without node and script), runs the command and resolves to
- * the exit code: 0 success, 1 failure, 2 usage error. Never throws.
+ * Runs the command named by `argv` (without node and script) and resolves to
+ * the exit code: 0 success, 1 failure, 2 usage error, 130 interrupted. Never
+ * throws.
  */
-export async function main(argv: string[], overrides: Partial<CliDependencies> = {}): Promise<number> {
-  const deps: CliDependencies = { ...defaults, ...overrides }
-  let command: CommandName | undefined
+export async function main(argv: string[], io: CommandIo, commands: readonly Command[] = defaultCommands()): Promise<number> {
+  let command: Command | undefined
   try {
     const [first, ...rest] = argv
-    if (first === undefined) throw new UsageError('missing command (run, check or lab)')
+    const names = commands.map((c) => c.name)
+    const find = (name: string) => commands.find((c) => c.name === name)
+    if (first === undefined) throw new UsageError(`missing command (${names.slice(0, -1).join(', ')} or ${names.at(-1)})`)
     if (first === '-h' || first === '--help' || first === 'help') {
       const topic = first === 'help' ? rest[0] : undefined
-      if (topic !== undefined && !isCommand(topic)) throw new UsageError(`no help for unknown command '${topic}'`)
-      deps.stdout.write(topic ? HELP[topic] : MAIN_HELP)
+      const about = topic === undefined ? undefined : find(topic)
+      if (topic !== undefined && !about) throw new UsageError(`no help for unknown command '${topic}'`)
+      io.stdout.write(about ? about.help : mainHelp(commands))
       return EXIT.ok
     }
     if (first === '--version') {
-      deps.stdout.write(`${version()}\n`)
+      io.stdout.write(`${version()}\n`)
       return EXIT.ok
     }
     if (first.startsWith('-')) throw new UsageError(`unknown option '${first}' (options go after the command)`)
-    if (!isCommand(first)) {
-      const near = closest(first, COMMANDS)
+    command = find(first)
+    if (!command) {
+      const near = closest(first, names)
       throw new UsageError(`unknown command '${first}'${near ? ` (did you mean '${near}'?)` : ''}`)
     }
-    command = first
+    // --help wins over every other flag, even invalid ones.
     const beforeTerminator = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'))
     if (beforeTerminator.includes('-h') || beforeTerminator.includes('--help')) {
-      deps.stdout.write(HELP[command])
+      io.stdout.write(command.help)
       return EXIT.ok
     }
-    switch (command) {
-      case 'check':
-        return await checkCommand(parseCheckArgs(rest), deps.stdout, deps.check)
-      case 'lab':
-        return (await deps.labCommand(parseLabArgs(rest))) ?? EXIT.ok
-      case 'run': {
-        const args = parseRunArgs(rest)
-        const config = await loadVclusterConfig(args.configPath)
-        if (!config.enabled) {
-          deps.stdout.write(`kube-vip is disabled in ${args.configPath} (controlPlane.advanced.kubeVip.enabled is not true): nothing to announce\n`)
-          return EXIT.ok
-        }
-        return (await deps.runCommand({ ...args, config })) ?? EXIT.ok
-      }
-    }
+    return await command.run(parseFlags(command.name, rest, command.flags), io)
   } catch (error) {
+    const name = command ? ` ${command.name}` : ''
     if (error instanceof UsageError) {
-      const helpFor = error.command ?? command
-      deps.stderr.write(`vip-announcer: ${error.message}\nRun 'vip-announcer ${helpFor ? `${helpFor} ` : ''}--help' for usage.\n`)
+      const helpFor = error.command ?? command?.name
+      io.stderr.write(`vip-announcer: ${error.message}\nRun 'vip-announcer ${helpFor ? `${helpFor} ` : ''}--help' for usage.\n`)
       return EXIT.usage
     }
     if (error instanceof ConfigError) {
-      deps.stderr.write(`${error.message}\n`)
+      io.stderr.write(`${error.message}\n`)
       return EXIT.failure
     }
+    if (error instanceof Interrupted) {
+      io.stderr.write(`vip-announcer${name}: ${error.message}\n`)
+      return EXIT.interrupted
+    }
     const err = error as Error
-    deps.stderr.write(`vip-announcer${command ? ` ${command}` : ''}: ${err?.message ?? String(error)}\n`)
-    if (process.env.VIP_ANNOUNCER_DEBUG) deps.stderr.write(`${err?.stack}\n`)
+    io.stderr.write(`vip-announcer${name}: ${err?.message ?? String(error)}\n`)
+    if (process.env.VIP_ANNOUNCER_DEBUG) io.stderr.write(`${err?.stack}\n`)
     return EXIT.failure
   }
 }
 
-/** Entry point for bin/vip-announcer.js: runs `main` on process.argv and sets the exit code. */
-export async function cli(argv: string[] = process.argv.slice(2), overrides: Partial<CliDependencies> = {}): Promise<void> {
-  process.exitCode = await main(argv, overrides)
+/**
+ * The process's one SIGINT/SIGTERM handler: the first signal aborts the
+ * returned signal (reason: Interrupted) so the command cleans up and returns;
+ * a second one means the operator does not want to wait, so the handlers go
+ * and the signal is raised again with its default action (the process ends,
+ * killed by it, as it would have been without a handler).
+ */
+export function stopSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController()
+  const names: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+  const dispose = () => {
+    for (const name of names) process.off(name, onSignal)
+  }
+  function onSignal(name: NodeJS.Signals) {
+    if (!controller.signal.aborted) return controller.abort(new Interrupted(name))
+    dispose()
+    process.kill(process.pid, name)
+  }
+  for (const name of names) process.on(name, onSignal)
+  return { signal: controller.signal, dispose }
 }
 
-function isCommand(name: string): name is CommandName {
-  return (COMMANDS as readonly string[]).includes(name)
+/** Entry point for bin/vip-announcer.js: runs `main` on process.argv and sets the exit code. */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const stop = stopSignals()
+  try {
+    process.exitCode = await main(argv, { stdout: process.stdout, stderr: process.stderr, signal: stop.signal })
+  } finally {
+    stop.dispose()
+  }
 }
 
 /** package.json sits two levels up from both src/cli and dist/cli. */

@@ -1,9 +1,11 @@
-// Typed options of the three subcommands, parsed and validated from argv.
-// `run` and `lab` are implemented elsewhere and receive these objects.
+// The flags of the subcommands and the typed options made from them. What a
+// Lease name, an etcd endpoint or a namespace path may be is the electors'
+// and the net layer's rule (src/electors/names.ts); this file only turns
+// command-line text into the values they take, and says which flag was wrong.
 import { hostname } from 'node:os'
 import path from 'node:path'
 import type { EnabledVipConfig } from '../config'
-import { parseFlags, UsageError } from './flags'
+import { UsageError, type FlagValues } from './flags'
 import { etcdSchemeProblem, kubernetesNameProblem, parseEtcdEndpoint } from '../electors/names'
 
 /** Which leader elector `run` uses (`--elector`). */
@@ -60,16 +62,25 @@ export interface CheckCommandOptions {
 
 export const DEFAULT_ELECTOR: ElectorSpec = { kind: 'kubernetes' }
 
-export function parseRunArgs(args: string[]): RunArgs {
-  const flags = parseFlags('run', args, {
-    config: { type: 'string', short: 'c' },
-    elector: { type: 'string' },
-    netns: { type: 'string' },
-    identity: { type: 'string' },
-    json: { type: 'boolean' },
-    'conflict-policy': { type: 'string' },
-    'probe-interval-ms': { type: 'string' },
-  })
+export const RUN_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  elector: { type: 'string' },
+  netns: { type: 'string' },
+  identity: { type: 'string' },
+  json: { type: 'boolean' },
+  'conflict-policy': { type: 'string' },
+  'probe-interval-ms': { type: 'string' },
+} as const
+
+export const CHECK_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  netns: { type: 'string' },
+  json: { type: 'boolean' },
+} as const
+
+export const LAB_FLAGS = { keep: { type: 'boolean' }, json: { type: 'boolean' } } as const
+
+export function runArgs(flags: FlagValues<typeof RUN_FLAGS>): RunArgs {
   return {
     configPath: requireConfig('run', flags.config),
     json: flags.json ?? false,
@@ -94,17 +105,11 @@ function parseProbeInterval(text: string): number {
   return value
 }
 
-export function parseLabArgs(args: string[]): LabCommandOptions {
-  const flags = parseFlags('lab', args, { keep: { type: 'boolean' }, json: { type: 'boolean' } })
+export function labArgs(flags: FlagValues<typeof LAB_FLAGS>): LabCommandOptions {
   return { keep: flags.keep ?? false, json: flags.json ?? false }
 }
 
-export function parseCheckArgs(args: string[]): CheckCommandOptions {
-  const flags = parseFlags('check', args, {
-    config: { type: 'string', short: 'c' },
-    netns: { type: 'string' },
-    json: { type: 'boolean' },
-  })
+export function checkArgs(flags: FlagValues<typeof CHECK_FLAGS>): CheckCommandOptions {
   return {
     configPath: requireConfig('check', flags.config),
     ...(flags.netns !== undefined ? { netns: parseNetns('check', flags.netns) } : {}),

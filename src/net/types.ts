@@ -13,6 +13,12 @@ export interface LinkInfo {
   name: string
   /** 'aa:bb:cc:dd:ee:ff', or '' for links without a hardware address. */
   mac: string
+  /**
+   * Hardware type (ifi_type, ARPHRD_* of linux/if_arp.h): 1 Ethernet (veth,
+   * bridge, macvlan and most NICs), 772 loopback, 65534 none (tun,
+   * WireGuard), 768 ipip, ... ARP and neighbour discovery need Ethernet.
+   */
+  hardwareType: number
   /** MTU in bytes. */
   mtu: number
   /** Administratively up (IFF_UP). */

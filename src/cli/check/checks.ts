@@ -28,7 +28,12 @@ export interface CheckReport {
 /** How long to wait for ARP answers (the VIP probe and the gateway probe run together). */
 export const PROBE_TIMEOUT_MS = 2000
 
-export async function runChecks(configPath: string, netns: string | undefined, deps: CheckDependencies): Promise<CheckReport> {
+/**
+ * Runs the checks in report order. An aborted `signal` stops them between
+ * steps (a probe in flight finishes first, at most PROBE_TIMEOUT_MS) and
+ * throws its reason.
+ */
+export async function runChecks(configPath: string, netns: string | undefined, deps: CheckDependencies, signal?: AbortSignal): Promise<CheckReport> {
   const results: CheckResult[] = []
   const report: CheckReport = { configPath, ...(netns ? { netns } : {}), results }
 
@@ -59,9 +64,10 @@ export async function runChecks(configPath: string, netns: string | undefined, d
   results.push(await capabilities(netns, deps))
   if (namespace?.status === 'FAIL') return report
 
+  signal?.throwIfAborted()
   const probe = deps.createProbe(netns)
   try {
-    await hostChecks(config, netns, probe, results)
+    await hostChecks(config, netns, probe, results, signal)
   } finally {
     await probe.close()
   }
@@ -124,29 +130,37 @@ async function capabilities(netns: string | undefined, deps: CheckDependencies):
   }
 }
 
-async function hostChecks(config: EnabledVipConfig, netns: string | undefined, probe: HostProbe, results: CheckResult[]): Promise<void> {
+async function hostChecks(config: EnabledVipConfig, netns: string | undefined, probe: HostProbe, results: CheckResult[], signal?: AbortSignal): Promise<void> {
   const iface = config.interface
   let link: ProbedLink | undefined
+  // Set when the probe cannot look at links at all (the native part is
+  // missing): the checks that need the link say so, the others still run.
+  let unseen: NotChecked | undefined
   try {
     link = await probe.getLink(iface)
     results.push(await interfaceCheck(iface, link, probe, netns))
   } catch (error) {
-    results.push({
-      id: 'interface',
-      status: 'FAIL',
-      summary: `cannot inspect ${probe.where}: ${(error as Error).message}`,
-      fix: netns ? 'run check as root: joining a network namespace needs CAP_SYS_ADMIN' : 'run check as root',
-    })
-    return
+    if (!(error instanceof NotChecked)) {
+      results.push({
+        id: 'interface',
+        status: 'FAIL',
+        summary: `cannot inspect ${probe.where}: ${(error as Error).message}`,
+        fix: netns ? 'run check as root: joining a network namespace needs CAP_SYS_ADMIN' : 'run check as root',
+      })
+      return
+    }
+    unseen = error
+    results.push({ id: 'interface', status: 'WARN', summary: `not checked: ${error.message}` })
   }
-  const addresses = await probe.listAddresses()
-  results.push(addressesCheck(config, addresses))
-  results.push(await packetSocketCheck(iface, link, probe))
+  const addresses = unseen ? [] : await probe.listAddresses()
+  results.push(unseen ? { id: 'addresses', status: 'WARN', summary: `not checked: ${unseen.message}` } : addressesCheck(config, addresses))
+  results.push(await packetSocketCheck(iface, link, unseen !== undefined, probe))
 
-  const usable = link !== undefined && link.up && link.carrier
+  const unusable = unseen ? `not checked: ${unseen.message}` : link?.up && link.carrier ? undefined : `not checked: ${iface} is not up with carrier`
   const heldHere = addresses.some((a) => a.address === config.vip)
-  const [vipFree, gateway] = await Promise.all([vipFreeCheck(config, usable, heldHere, probe), gatewayCheck(config, usable, probe)])
+  const [vipFree, gateway] = await Promise.all([vipFreeCheck(config, unusable, heldHere, probe), gatewayCheck(config, unusable, probe)])
   results.push(vipFree)
+  signal?.throwIfAborted()
 
   const values = await probe.readSysctls(sysctlKeys(config.family, iface))
   results.push(...sysctlChecks({ family: config.family, iface, values, hasGateway: config.gateway !== undefined, commandPrefix: commandPrefix(netns) }))
@@ -194,9 +208,10 @@ function addressesCheck(config: EnabledVipConfig, addresses: ProbedAddress[]): C
   return { id, status: 'PASS', summary: `the VIP is not configured here (added only while leader); ${ownText}` }
 }
 
-async function packetSocketCheck(iface: string, link: ProbedLink | undefined, probe: HostProbe): Promise<CheckResult> {
+/** `unseen`: whether the link exists is not known; opening the socket says why. */
+async function packetSocketCheck(iface: string, link: ProbedLink | undefined, unseen: boolean, probe: HostProbe): Promise<CheckResult> {
   const id = 'packet-socket'
-  if (!link) return { id, status: 'WARN', summary: `not checked: ${iface} is missing` }
+  if (!link && !unseen) return { id, status: 'WARN', summary: `not checked: ${iface} is missing` }
   try {
     await probe.openPacketSocket(iface)
     return { id, status: 'PASS', summary: `an AF_PACKET socket opens on ${iface}` }
@@ -215,9 +230,10 @@ async function packetSocketCheck(iface: string, link: ProbedLink | undefined, pr
 
 // The announcer's conflict probe (ConflictDetector), once: an RFC 5227 ARP
 // probe / DAD solicitation for the VIP, three times over PROBE_TIMEOUT_MS.
-async function vipFreeCheck(config: EnabledVipConfig, usable: boolean, heldHere: boolean, probe: HostProbe): Promise<CheckResult> {
+/** `unusable`: why the interface cannot be probed, or undefined when it can. */
+async function vipFreeCheck(config: EnabledVipConfig, unusable: string | undefined, heldHere: boolean, probe: HostProbe): Promise<CheckResult> {
   const id = 'vip-free'
-  if (!usable) return { id, status: 'WARN', summary: `not checked: ${config.interface} is not up with carrier` }
+  if (unusable) return { id, status: 'WARN', summary: unusable }
   if (heldHere) {
     return { id, status: 'WARN', summary: `not probed: the VIP is configured on this host (see addresses); a running leader watches for other holders itself` }
   }
@@ -239,11 +255,11 @@ async function vipFreeCheck(config: EnabledVipConfig, usable: boolean, heldHere:
   }
 }
 
-async function gatewayCheck(config: EnabledVipConfig, usable: boolean, probe: HostProbe): Promise<CheckResult | undefined> {
+async function gatewayCheck(config: EnabledVipConfig, unusable: string | undefined, probe: HostProbe): Promise<CheckResult | undefined> {
   const id = 'gateway'
   const gateway = config.gateway
   if (!gateway) return undefined
-  if (!usable) return { id, status: 'WARN', summary: `not checked: ${config.interface} is not up with carrier` }
+  if (unusable) return { id, status: 'WARN', summary: unusable }
   try {
     const { answeredBy } = await probe.probeAddress({ link: config.interface, ip: gateway.address, timeoutMs: PROBE_TIMEOUT_MS })
     if (answeredBy) return { id, status: 'PASS', summary: `${gateway.address} answers on ${config.interface} (${answeredBy})` }

@@ -1,11 +1,10 @@
 // What `check` needs to know about a host (or a network namespace), as an
-// interface: today it is answered by iproute2/arping (ip-probe.ts); the
-// integrator can answer it with the native facade (Netlink, PacketSocket,
-// probeAddress) without touching the checks.
+// interface, so the checks are plain logic over its answers. host-probe.ts
+// answers it with the library's native layer.
 import type { AddressInfo, LinkInfo } from '../../net/types'
 
 export interface ProbedLink extends LinkInfo {
-  /** Hardware type as iproute2 names it: 'ether', 'loopback', 'none', 'ipip', ... */
+  /** The hardware type as iproute2 names it: 'ether', 'loopback', 'none', 'ipip', ... */
   linkType: string
 }
 
@@ -14,7 +13,7 @@ export interface ProbedAddress extends AddressInfo {
   link: string
 }
 
-/** The probe cannot perform this check here (tool missing, not implemented, no permission). */
+/** The probe cannot perform this check here (no permission, not an Ethernet link, native part missing). */
 export class NotChecked extends Error {
   override readonly name = 'NotChecked'
 }
