@@ -114,7 +114,9 @@ setInterval(() => {}, 1000)
 
 for (const [first, second] of [['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGINT'], ['SIGINT', 'SIGTERM']] as const) {
   t.test(`stopSignals: ${first} aborts the signal, a second ${second} ends the process by that signal`, async (t) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', '-e', child], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, ['--import', 'tsx', '-e', child], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    proc.stderr!.on('data', (d) => (stderr += d))
     t.teardown(() => void proc.kill('SIGKILL'))
     const lines: string[] = []
     const next = () => new Promise<string>((resolve) => lines.length ? resolve(lines.shift()!) : rl.once('line', () => resolve(lines.shift()!)))
@@ -127,5 +129,6 @@ for (const [first, second] of [['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGINT'], ['SI
     t.equal(proc.exitCode, null)
     proc.kill(second)
     t.same(await exited, [null, second], 'the second ends it with its default action')
+    t.equal(stderr, `vip-announcer: second ${second}: exiting without waiting for the cleanup\n`)
   })
 }

@@ -95,7 +95,8 @@ the router. Runs \`vip-announcer run\` in each replica with a file lock, shows
 who holds 192.0.2.100, kills the leader with SIGKILL and prints a timeline and
 a table: takeover time, frames the worker saw, its neighbour entry and a TCP
 probe through the VIP before and after. Removes everything afterwards, also
-on Ctrl-C or a failure. Takes about 10 seconds.
+on Ctrl-C or a failure (a second Ctrl-C exits at once and can leave
+namespaces behind: ip netns list). Takes about 10 seconds.
 
 Options:
       --keep   Leave the namespaces in place afterwards (delete them with

@@ -84,7 +84,7 @@ export async function main(argv: string[], io: CommandIo, commands: readonly Com
  * and the signal is raised again with its default action (the process ends,
  * killed by it, as it would have been without a handler).
  */
-export function stopSignals(): { signal: AbortSignal; dispose(): void } {
+export function stopSignals(stderr: { write(text: string): unknown } = process.stderr): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController()
   const names: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
   const dispose = () => {
@@ -93,6 +93,7 @@ export function stopSignals(): { signal: AbortSignal; dispose(): void } {
   function onSignal(name: NodeJS.Signals) {
     if (!controller.signal.aborted) return controller.abort(new Interrupted(name))
     dispose()
+    stderr.write(`vip-announcer: second ${name}: exiting without waiting for the cleanup\n`)
     process.kill(process.pid, name)
   }
   for (const name of names) process.on(name, onSignal)
