@@ -21,7 +21,11 @@ export class NotChecked extends Error {
 export interface HostProbe {
   /** Where the probe looks, for messages: 'network namespace /run/netns/cp' or 'this network namespace'. */
   readonly where: string
-  /** The link by name, or undefined when there is none. Throws when the namespace cannot be inspected. */
+  /**
+   * The link by name, or undefined when there is none. Throws NotChecked when
+   * links cannot be looked at here at all (the native part is missing), any
+   * other error when the namespace cannot be inspected (EPERM joining it).
+   */
   getLink(name: string): Promise<ProbedLink | undefined>
   /** Names of all links, for hints when the configured one is missing. */
   listLinks(): Promise<string[]>
