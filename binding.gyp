@@ -1,6 +1,8 @@
 {
-  # One product build. Two targets share the netlink core: the Node addon and the
-  # guard executable that fences the VIP outside the JS thread (see docs/architecture.md).
+  # One product build. Two targets share the netlink core (the pure codec
+  # netlink.cc, whose reply loop both read ACKs through, and nlsocket.cc): the
+  # Node addon and the guard executable that fences the VIP outside the JS
+  # thread (see docs/architecture.md).
   "target_defaults": {
     "cflags_cc": [ "-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter",
                    "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-fno-strict-aliasing" ],
@@ -17,6 +19,7 @@
         "native/netlink.cc",
         "native/nlsocket.cc",
         "native/netlink_binding.cc",
+        "native/request_fields.cc",
         "native/monitor.cc",
         "native/frames.cc",
         "native/frames_binding.cc",
@@ -41,6 +44,7 @@
         "native/guard/guard.cc",
         "native/guard/take.cc",
         "native/netns.cc",
+        "native/netlink.cc",
         "native/nlsocket.cc"
       ],
       "ldflags": [ "-pthread" ],

@@ -270,7 +270,9 @@ enum NeighbourSlot { kNeighbourDst, kNeighbourLladdr };
 
 const AttrPolicy kExtAckPolicy[] = {
     {NLMSGERR_ATTR_MSG, AttrKind::kString, "NLMSGERR_ATTR_MSG"},
+    {NLMSGERR_ATTR_OFFS, AttrKind::kU32, "NLMSGERR_ATTR_OFFS"},
 };
+enum ExtAckSlot { kExtAckMsg, kExtAckOffset };
 
 bool SizeFits(AttrKind kind, size_t size, uint8_t family) {
   switch (kind) {
@@ -487,9 +489,29 @@ bool DecodeNeighbour(const uint8_t* payload, size_t size, Neighbour* neighbour, 
   return true;
 }
 
+// A refusal as NLMSG_ERROR and NLMSG_DONE carry it.
+struct Status {
+  int error = 0;  // positive errno
+  std::string message;
+  bool has_offset = false;
+  uint32_t offset = 0;
+};
+
+// The extended-ACK attributes (NETLINK_EXT_ACK) in data[0, size), at byte
+// `base` of the message. The one parser of them, for NLMSG_ERROR and NLMSG_DONE.
+bool DecodeExtAck(const uint8_t* data, size_t size, size_t base, Status* status, std::string* why) {
+  AttrView views[std::size(kExtAckPolicy)];
+  if (!ParseAttributes(data, size, base, AF_UNSPEC, kExtAckPolicy, views, why)) return false;
+  if (views[kExtAckMsg].present()) status->message = ReadString(views[kExtAckMsg]);
+  status->has_offset = views[kExtAckOffset].present();
+  if (status->has_offset) status->offset = ReadU32(views[kExtAckOffset]);
+  return true;
+}
+
 // NLMSG_ERROR: a struct nlmsgerr, the echoed request (all of it unless
 // NLM_F_CAPPED), then extended-ACK attributes when NLM_F_ACK_TLVS is set.
-bool DecodeError(const uint8_t* payload, size_t size, uint16_t flags, Message* out, std::string* why) {
+// Error 0 is the ACK.
+bool DecodeError(const uint8_t* payload, size_t size, uint16_t flags, Status* status, std::string* why) {
   nlmsgerr header;
   if (size < sizeof(header)) {
     *why = "NLMSG_ERROR shorter than nlmsgerr";
@@ -500,8 +522,7 @@ bool DecodeError(const uint8_t* payload, size_t size, uint16_t flags, Message* o
     *why = "NLMSG_ERROR carries error " + std::to_string(header.error);
     return false;
   }
-  out->kind = header.error == 0 ? Message::Kind::kAck : Message::Kind::kError;
-  out->error = -header.error;
+  status->error = -header.error;
   if (!(flags & NLM_F_ACK_TLVS)) return true;
   size_t offset = sizeof(header);
   if (!(flags & NLM_F_CAPPED)) {
@@ -515,10 +536,49 @@ bool DecodeError(const uint8_t* payload, size_t size, uint16_t flags, Message* o
     *why = "NLMSG_ERROR echoes more of the request than it holds";
     return false;
   }
-  AttrView views[std::size(kExtAckPolicy)];
-  if (!ParseAttributes(payload + offset, size - offset, NLMSG_HDRLEN + offset, AF_UNSPEC, kExtAckPolicy, views, why)) return false;
-  if (views[0].present()) out->error_message = ReadString(views[0]);
+  return DecodeExtAck(payload + offset, size - offset, NLMSG_HDRLEN + offset, status, why);
+}
+
+// NLMSG_DONE: an int, the dump's error when it failed part-way (negative
+// errno), then extended-ACK attributes when NLM_F_ACK_TLVS is set.
+bool DecodeDone(const uint8_t* payload, size_t size, uint16_t flags, Status* status, std::string* why) {
+  int code = 0;
+  if (size < sizeof(code)) return true;  // old kernels: no payload
+  memcpy(&code, payload, sizeof(code));
+  if (code < 0 && code >= -4095) status->error = -code;
+  if (!(flags & NLM_F_ACK_TLVS)) return true;
+  return DecodeExtAck(payload + sizeof(code), size - sizeof(code), NLMSG_HDRLEN + sizeof(code), status, why);
+}
+
+void CopyStatus(const Status& status, Message* out) {
+  out->error = status.error;
+  out->error_message = status.message;
+  out->has_error_offset = status.has_offset;
+  out->error_offset = status.offset;
+}
+
+// The framing of a datagram, one message at a time: the header at *offset
+// fits, and so does its nlmsg_len. Advances *offset past the message and its
+// padding. The one walker, for DecodeMessages and RunReplies.
+bool NextMessage(const uint8_t* data, size_t size, size_t* offset, nlmsghdr* header, std::string* why) {
+  const size_t left = size - *offset;
+  if (left < sizeof(*header)) {
+    *why = "offset " + std::to_string(*offset) + ": " + std::to_string(left) + " trailing bytes";
+    return false;
+  }
+  memcpy(header, data + *offset, sizeof(*header));
+  if (header->nlmsg_len < NLMSG_HDRLEN || header->nlmsg_len > left) {
+    *why = "offset " + std::to_string(*offset) + ": nlmsg_len " + std::to_string(header->nlmsg_len) + " with " +
+           std::to_string(left) + " bytes left";
+    return false;
+  }
+  const size_t step = NLMSG_ALIGN(header->nlmsg_len);
+  *offset = step > left ? size : *offset + step;
   return true;
+}
+
+std::string AtOffset(size_t offset, uint16_t type, const std::string& reason) {
+  return "offset " + std::to_string(offset) + " (" + MessageTypeName(type) + "): " + reason;
 }
 
 }  // namespace
@@ -576,14 +636,18 @@ bool DecodeMessage(const uint8_t* data, size_t size, Message* out, std::string* 
     case RTM_DELNEIGH:
       out->removed = header.nlmsg_type == RTM_DELNEIGH;
       return decoded(DecodeNeighbour(payload, payload_size, &out->neighbour, why), Message::Kind::kNeighbour);
-    case NLMSG_ERROR:
-      return DecodeError(payload, payload_size, header.nlmsg_flags, out, why);
+    case NLMSG_ERROR: {
+      Status status;
+      if (!DecodeError(payload, payload_size, header.nlmsg_flags, &status, why)) return false;
+      out->kind = status.error == 0 ? Message::Kind::kAck : Message::Kind::kError;
+      CopyStatus(status, out);
+      return true;
+    }
     case NLMSG_DONE: {
-      // A dump that failed part-way reports its error in NLMSG_DONE's payload.
+      Status status;
+      if (!DecodeDone(payload, payload_size, header.nlmsg_flags, &status, why)) return false;
       out->kind = Message::Kind::kDone;
-      int status = 0;
-      if (payload_size >= sizeof(status)) memcpy(&status, payload, sizeof(status));
-      if (status < 0 && status >= -4095) out->error = -status;
+      CopyStatus(status, out);
       return true;
     }
     default:
@@ -595,29 +659,57 @@ bool DecodeMessage(const uint8_t* data, size_t size, Message* out, std::string* 
 bool DecodeMessages(const uint8_t* data, size_t size, std::vector<Message>* out, std::string* why) {
   size_t offset = 0;
   while (offset < size) {
-    const size_t left = size - offset;
+    const size_t at = offset;
     nlmsghdr header;
-    if (left < sizeof(header)) {
-      *why = "offset " + std::to_string(offset) + ": " + std::to_string(left) + " trailing bytes";
-      return false;
-    }
-    memcpy(&header, data + offset, sizeof(header));
-    if (header.nlmsg_len < NLMSG_HDRLEN || header.nlmsg_len > left) {
-      *why = "offset " + std::to_string(offset) + ": nlmsg_len " + std::to_string(header.nlmsg_len) + " with " +
-             std::to_string(left) + " bytes left";
-      return false;
-    }
+    if (!NextMessage(data, size, &offset, &header, why)) return false;
     Message message;
     std::string reason;
-    if (!DecodeMessage(data + offset, header.nlmsg_len, &message, &reason)) {
-      *why = "offset " + std::to_string(offset) + " (" + MessageTypeName(header.nlmsg_type) + "): " + reason;
+    if (!DecodeMessage(data + at, header.nlmsg_len, &message, &reason)) {
+      *why = AtOffset(at, header.nlmsg_type, reason);
       return false;
     }
     out->push_back(std::move(message));
-    const size_t step = NLMSG_ALIGN(header.nlmsg_len);
-    offset = step > left ? size : offset + step;
   }
   return true;
+}
+
+Progress RunReplies(const uint8_t* data, size_t size, uint32_t seq, Until until, const DataCallback& on_data,
+                    ReplyState* state) {
+  const auto malformed = [state](std::string why) {
+    state->malformed = true;
+    state->why = std::move(why);
+    return Progress::kFailed;
+  };
+  size_t offset = 0;
+  while (offset < size) {
+    const size_t at = offset;
+    nlmsghdr header;
+    std::string why;
+    if (!NextMessage(data, size, &offset, &header, &why)) return malformed(why);
+    if (header.nlmsg_seq != seq) continue;
+    if (header.nlmsg_flags & NLM_F_DUMP_INTR) state->interrupted = true;
+    const uint8_t* payload = data + at + NLMSG_HDRLEN;
+    const size_t payload_size = header.nlmsg_len - NLMSG_HDRLEN;
+    if (header.nlmsg_type >= NLMSG_MIN_TYPE) {
+      if (on_data && !on_data(data + at, header.nlmsg_len, &why)) return malformed(AtOffset(at, header.nlmsg_type, why));
+      continue;
+    }
+    if (header.nlmsg_type != NLMSG_ERROR && header.nlmsg_type != NLMSG_DONE) continue;  // NOOP, OVERRUN
+    Status status;
+    const bool ok = header.nlmsg_type == NLMSG_ERROR
+                        ? DecodeError(payload, payload_size, header.nlmsg_flags, &status, &why)
+                        : DecodeDone(payload, payload_size, header.nlmsg_flags, &status, &why);
+    if (!ok) return malformed(AtOffset(at, header.nlmsg_type, why));
+    if (status.error != 0) {
+      state->error = status.error;
+      state->message = std::move(status.message);
+      state->has_offset = status.has_offset;
+      state->offset = status.offset;
+      return Progress::kFailed;
+    }
+    if ((header.nlmsg_type == NLMSG_ERROR) == (until == Until::kAck)) return Progress::kDone;
+  }
+  return Progress::kMore;
 }
 
 // ===========================================================================

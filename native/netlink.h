@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -179,8 +180,11 @@ struct Message {
   Route route;
   Rule rule;
   Neighbour neighbour;
-  int error = 0;              // kError: positive errno
-  std::string error_message;  // kError: the extended ACK's text, if any
+  // kError, and kDone when a dump failed part-way: positive errno (0 otherwise).
+  int error = 0;
+  std::string error_message;      // the extended ACK's NLMSGERR_ATTR_MSG, if any
+  bool has_error_offset = false;  // NLMSGERR_ATTR_OFFS: where in the request the
+  uint32_t error_offset = 0;      // kernel found the attribute it refused
 };
 
 // Decodes one message occupying exactly data[0, size) (size == nlmsg_len).
@@ -193,6 +197,51 @@ bool DecodeMessage(const uint8_t* data, size_t size, Message* out, std::string* 
 // with *why naming the offset of the first malformed message.
 bool DecodeMessages(const uint8_t* data, size_t size, std::vector<Message>* out, std::string* why);
 
+// ---------------------------------------------------------------------------
+// The reply loop: the one place that reads control messages (NLMSG_ERROR,
+// NLMSG_DONE, NLM_F_DUMP_INTR) in replies to our requests, as libmnl's
+// mnl_cb_run does. NlSocket runs every received datagram through it, for the
+// guard's changes and for the binding's gets and dumps alike.
+
+// What ends an exchange: the ACK of a request (NLM_F_ACK), or NLMSG_DONE of a dump.
+enum class Until { kAck, kDone };
+
+// Where an exchange stands after a datagram.
+enum class Progress { kMore, kDone, kFailed };
+
+// What the loop learnt so far; carried from datagram to datagram.
+struct ReplyState {
+  // kFailed: the kernel's refusal (NACK, or an error in NLMSG_DONE) ...
+  int error = 0;              // positive errno
+  std::string message;        // NLMSGERR_ATTR_MSG, or ""
+  bool has_offset = false;    // NLMSGERR_ATTR_OFFS
+  uint32_t offset = 0;
+  // ... or a reply this codec cannot read (error 0, why says what).
+  bool malformed = false;
+  std::string why;
+  // NLM_F_DUMP_INTR on any reply: the kernel's tables changed mid-dump, so
+  // the dump is not a consistent snapshot. The loop still reads to the end
+  // (the socket must be drained); asking again is the caller's decision.
+  bool interrupted = false;
+};
+
+// Called with each data message (type >= NLMSG_MIN_TYPE) answering `seq`,
+// whole (data[0, size), size == nlmsg_len). Returns false with *why when it
+// cannot read the message: the loop then fails as malformed.
+using DataCallback = std::function<bool(const uint8_t* data, size_t size, std::string* why)>;
+
+// Runs the messages of one received datagram. Messages with another sequence
+// number (notifications, late replies to an exchange that timed out) are
+// skipped after their framing is checked; NLMSG_NOOP and NLMSG_OVERRUN are
+// skipped. NLMSG_ERROR with error 0 is the ACK: kDone when `until` is kAck.
+// NLMSG_DONE is kDone when `until` is kDone. A NACK, an error in NLMSG_DONE or
+// a malformed message is kFailed, with *state saying which. `on_data` may be
+// empty (a change expects no data). Messages after the one that ends the
+// exchange are not looked at.
+Progress RunReplies(const uint8_t* data, size_t size, uint32_t seq, Until until, const DataCallback& on_data,
+                    ReplyState* state);
+
+// ---------------------------------------------------------------------------
 // Names for numbers, as iproute2 prints them (numbers it does not know: "").
 const char* OperstateName(uint8_t operstate);   // "up", "lowerlayerdown", ...
 const char* AddressScopeName(uint8_t scope);    // "global", "link", "host", ...

@@ -1,9 +1,13 @@
 // The rtnetlink socket as a JavaScript class (NetlinkSocket), plus the pure
 // encoders/decoder for tests, fuzzing and the guard's replayable requests.
 //
-// Inputs arrive validated and normalised by src/net/validate.ts; the checks
-// here are a second line of defence so that no JavaScript value can make the
-// addon build a message the TypeScript layer would have refused.
+// Mechanical: the facade (src/net/netlink.ts, request-specs.ts,
+// request-fields.ts) decides every field of a request, its defaults and
+// wildcards included; request_fields.cc reads them by table, the codec
+// (netlink.cc) lays them out and reads the replies (RunReplies), and this file
+// only turns decoded structs into JavaScript objects. Policies on the answers
+// (retrying an interrupted dump, ENOENT of a filtered route dump) are the
+// facade's too.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/fib_rules.h>
@@ -24,6 +28,7 @@
 #include "netlink.h"
 #include "netlink_js.h"
 #include "nlsocket.h"
+#include "request_fields.h"
 
 namespace vip {
 
@@ -201,161 +206,26 @@ Napi::Object MessageToJs(Napi::Env env, const Message& message) {
 namespace {
 
 // ===========================================================================
-// JavaScript specs -> request structs
-
-Napi::Value Field(const Napi::Object& spec, const char* name) { return spec.Get(name); }
+// Arguments. Requests and filters are read by request_fields.cc's tables;
+// what is left are the plain arguments of getLink, indexOf and nameOf, which
+// the facade has validated (a mismatch is an internal error, as there).
 
 bool Given(const Napi::Value& value) { return !value.IsUndefined() && !value.IsNull(); }
 
-uint32_t ReadInteger(Napi::Env env, const Napi::Value& value, const char* field, double min, double max) {
-  if (!value.IsNumber()) ThrowTypeError(env, field, "must be a number");
+uint32_t ReadIndexArgument(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsNumber()) ThrowInternalField(env, "link", "must be a number");
   const double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= min && number <= max) || std::floor(number) != number) {
-    ThrowRangeError(env, field,
-                    "must be an integer from " + std::to_string(static_cast<uint64_t>(min)) + " to " +
-                        std::to_string(static_cast<uint64_t>(max)));
+  if (!(number >= 1 && number <= 0x7FFFFFFF) || std::floor(number) != number) {
+    ThrowInternalField(env, "link", "must be an ifindex (1 to 2147483647)");
   }
   return static_cast<uint32_t>(number);
 }
 
-uint32_t ReadInteger(Napi::Env env, const Napi::Object& spec, const char* field, double min, double max,
-                     uint32_t fallback) {
-  Napi::Value value = Field(spec, field);
-  return Given(value) ? ReadInteger(env, value, field, min, max) : fallback;
-}
-
-bool ReadBool(const Napi::Object& spec, const char* field) {
-  Napi::Value value = Field(spec, field);
-  return value.IsBoolean() && value.As<Napi::Boolean>().Value();
-}
-
-Op ReadOp(Napi::Env env, const Napi::Value& value) {
-  std::string op = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
-  if (op == "add") return Op::kAdd;
-  if (op == "delete") return Op::kDelete;
-  ThrowTypeError(env, "op", "must be 'add' or 'delete'");
-}
-
-// Addresses also have 'replace' (set the lifetimes of an address, adding it if missing).
-Op ReadAddressOp(Napi::Env env, const Napi::Value& value) {
-  if (value.IsString() && value.As<Napi::String>().Utf8Value() == "replace") return Op::kReplace;
-  return ReadOp(env, value);
-}
-
-Napi::Object ReadSpec(Napi::Env env, const Napi::Value& value) {
-  if (!value.IsObject()) ThrowTypeError(env, "spec", "must be an object");
-  return value.As<Napi::Object>();
-}
-
-uint8_t ReadFamily(Napi::Env env, const Napi::Object& spec) {
-  Napi::Value value = Field(spec, "family");
-  if (value.IsNumber()) {
-    const double family = value.As<Napi::Number>().DoubleValue();
-    if (family == 4) return AF_INET;
-    if (family == 6) return AF_INET6;
-  }
-  ThrowTypeError(env, "family", "must be 4 or 6");
-}
-
-// Absent (family 0) when the field is not given and not required.
-IpAddress ReadAddress(Napi::Env env, const Napi::Object& spec, const char* field, uint8_t family, bool required) {
-  Napi::Value value = Field(spec, field);
-  IpAddress address;
-  if (!Given(value)) {
-    if (required) ThrowTypeError(env, field, "is required");
-    return address;
-  }
-  if (!value.IsString()) ThrowTypeError(env, field, "must be a string");
-  const std::string text = value.As<Napi::String>().Utf8Value();
-  if (inet_pton(family, text.c_str(), address.bytes) != 1) {
-    ThrowTypeError(env, field, "\"" + text + "\" is not an IPv" + (family == AF_INET ? "4" : "6") + " address");
-  }
-  address.family = family;
-  return address;
-}
-
-uint8_t ReadPrefix(Napi::Env env, const Napi::Object& spec, const char* field, uint8_t family) {
-  return static_cast<uint8_t>(ReadInteger(env, spec, field, 0, netlink::AddressSize(family) * 8, 0));
-}
-
-constexpr double kMaxIndex = 0x7FFFFFFF;  // ifindex is an int
-constexpr double kMaxU32 = 0xFFFFFFFFu;
-
-netlink::AddressRequest ReadAddressRequest(Napi::Env env, const Napi::Object& spec) {
-  netlink::AddressRequest request;
-  request.index = ReadInteger(env, Field(spec, "index"), "index", 1, kMaxIndex);
-  const uint8_t family = ReadFamily(env, spec);
-  request.address = ReadAddress(env, spec, "address", family, true);
-  if (!Given(Field(spec, "prefixLength"))) ThrowTypeError(env, "prefixLength", "is required");
-  request.prefix_length = ReadPrefix(env, spec, "prefixLength", family);
-  Napi::Value label = Field(spec, "label");
-  if (Given(label)) {
-    if (!label.IsString()) ThrowTypeError(env, "label", "must be a string");
-    request.label = label.As<Napi::String>().Utf8Value();
-    if (request.label.empty() || request.label.size() >= IFNAMSIZ || request.label.find('\0') != std::string::npos) {
-      ThrowRangeError(env, "label", "must be 1 to 15 bytes");
-    }
-    if (family != AF_INET) ThrowTypeError(env, "label", "is IPv4 only");
-  }
-  request.nodad = family == AF_INET6 && ReadBool(spec, "nodad");
-  const bool has_preferred = Given(Field(spec, "preferredLifetime"));
-  const bool has_valid = Given(Field(spec, "validLifetime"));
-  if (has_preferred || has_valid) {
-    request.has_lifetimes = true;
-    request.valid_lifetime = ReadInteger(env, spec, "validLifetime", 1, kMaxU32, netlink::kForever);
-    request.preferred_lifetime =
-        ReadInteger(env, spec, "preferredLifetime", 0, kMaxU32, has_valid ? request.valid_lifetime : netlink::kForever);
-    if (request.preferred_lifetime > request.valid_lifetime) {
-      ThrowRangeError(env, "preferredLifetime", "must not exceed validLifetime");
-    }
-  }
-  return request;
-}
-
-netlink::RouteRequest ReadRouteRequest(Napi::Env env, Op op, const Napi::Object& spec) {
-  const bool add = op == Op::kAdd;
-  netlink::RouteRequest request;
-  request.family = ReadFamily(env, spec);
-  request.table = ReadInteger(env, spec, "table", 1, kMaxU32, RT_TABLE_MAIN);
-  request.destination = ReadAddress(env, spec, "destination", request.family, false);
-  request.destination_length = ReadPrefix(env, spec, "destinationLength", request.family);
-  request.gateway = ReadAddress(env, spec, "gateway", request.family, false);
-  request.output_index = ReadInteger(env, spec, "index", 1, kMaxIndex, 0);
-  // A delete names only what it must match: scope "nowhere", protocol 0 and
-  // type 0 are the kernel's wildcards.
-  const uint8_t default_scope =
-      !add ? RT_SCOPE_NOWHERE : request.gateway.present() ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-  request.scope = static_cast<uint8_t>(ReadInteger(env, spec, "scope", 0, 255, default_scope));
-  request.preferred_source = ReadAddress(env, spec, "source", request.family, false);
-  request.protocol = static_cast<uint8_t>(ReadInteger(env, spec, "protocol", 0, 255, add ? RTPROT_STATIC : 0));
-  request.type = add ? RTN_UNICAST : RTN_UNSPEC;
-  request.onlink = ReadBool(spec, "onlink");
-  request.has_priority = Given(Field(spec, "metric"));
-  request.priority = ReadInteger(env, spec, "metric", 0, kMaxU32, 0);
-  if (add && !request.gateway.present() && request.output_index == 0) {
-    ThrowTypeError(env, "link", "a route needs an output link or a gateway");
-  }
-  return request;
-}
-
-netlink::RuleRequest ReadRuleRequest(Napi::Env env, const Napi::Object& spec) {
-  netlink::RuleRequest request;
-  request.family = ReadFamily(env, spec);
-  request.source = ReadAddress(env, spec, "source", request.family, false);
-  request.source_length = ReadPrefix(env, spec, "sourceLength", request.family);
-  request.table = ReadInteger(env, Field(spec, "table"), "table", 1, kMaxU32);
-  request.priority = ReadInteger(env, Field(spec, "priority"), "priority", 1, kMaxU32);
-  return request;
-}
-
-uint8_t ReadFamilyFilter(Napi::Env env, const Napi::Object& filter) {
-  return Given(Field(filter, "family")) ? ReadFamily(env, filter) : AF_UNSPEC;
-}
-
-Napi::Object ReadFilter(Napi::Env env, const Napi::CallbackInfo& info) {
-  if (info.Length() == 0 || !Given(info[0])) return Napi::Object::New(env);
-  if (!info[0].IsObject()) ThrowTypeError(env, "filter", "must be an object");
-  return info[0].As<Napi::Object>();
+std::string ReadNameArgument(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsString()) ThrowInternalField(env, "link", "must be an interface name");
+  const std::string name = value.As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() >= IFNAMSIZ) ThrowInternalField(env, "link", "names are 1 to 15 bytes");
+  return name;
 }
 
 Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, const Bytes& bytes) {
@@ -366,63 +236,6 @@ Napi::Error ClosedError(Napi::Env env) {
   Napi::Error error = Napi::Error::New(env, "the netlink socket is closed");
   error.Set("code", Napi::String::New(env, "ERR_SOCKET_CLOSED"));
   return error;
-}
-
-// ===========================================================================
-// Exchanges that read replies.
-//
-// A "get" needs its reply, and a dump must report an error carried in
-// NLMSG_DONE and NLM_F_DUMP_INTR, so the binding decodes replies itself; the
-// send/receive loop is NlSocket::Exchange, the one the guard's changes use.
-
-constexpr int kDumpAttempts = 4;
-
-struct Exchange {
-  std::vector<Message> replies;
-  bool interrupted = false;  // NLM_F_DUMP_INTR: the kernel changed the data mid-dump
-};
-
-// Decodes one reply datagram into `exchange`: data messages are kept, the ACK
-// (a get) or NLMSG_DONE (a dump) ends it, a NACK or an error in NLMSG_DONE
-// fails it.
-NlSocket::Progress Collect(const uint8_t* data, size_t length, uint32_t seq, bool dump, Exchange* exchange,
-                           NlError* error) {
-  std::vector<Message> batch;
-  std::string why;
-  if (!netlink::DecodeMessages(data, length, &batch, &why)) {
-    error->err = EPROTO;
-    error->syscall = "recvmsg";
-    error->ext_ack = "malformed reply: " + why;
-    return NlSocket::Progress::kFailed;
-  }
-  for (Message& message : batch) {
-    if (message.seq != seq) continue;  // a notification, or a late reply to an exchange that timed out
-    if (message.flags & NLM_F_DUMP_INTR) exchange->interrupted = true;
-    switch (message.kind) {
-      case Message::Kind::kError:
-        error->err = message.error;
-        error->syscall = "rtnetlink";
-        error->ext_ack = message.error_message;
-        return NlSocket::Progress::kFailed;
-      case Message::Kind::kAck:
-        if (!dump) return NlSocket::Progress::kDone;
-        break;
-      case Message::Kind::kDone:
-        if (message.error != 0) {
-          error->err = message.error;
-          error->syscall = "rtnetlink";
-          error->ext_ack = message.error_message;
-          return NlSocket::Progress::kFailed;
-        }
-        if (dump) return NlSocket::Progress::kDone;
-        break;
-      case Message::Kind::kOther:
-        break;
-      default:
-        exchange->replies.push_back(std::move(message));
-    }
-  }
-  return NlSocket::Progress::kMore;
 }
 
 // ===========================================================================
@@ -495,39 +308,33 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     if (!socket_.Request(sent, &error)) throw KernelError(env, error, request);
   }
 
-  std::vector<Message> Query(Napi::Env env, const Bytes& request, bool dump) {
+  // One get (until its ACK) or dump (until NLMSG_DONE) through the socket's
+  // reply loop; the data messages it hands over are decoded and kept. Returns
+  // false when a reply carried NLM_F_DUMP_INTR: the list is not a consistent
+  // snapshot, and asking again is the facade's decision (src/net/netlink.ts).
+  bool Query(Napi::Env env, const Bytes& request, netlink::Until until, std::vector<Message>* replies) {
     Fd(env);
+    Bytes sent = request;
     NlError error;
-    for (int attempt = 1;; ++attempt) {
-      Exchange exchange;
-      Bytes sent = request;
-      const auto collect = [&](const uint8_t* data, size_t length, uint32_t seq, NlError* failure) {
-        return Collect(data, length, seq, dump, &exchange, failure);
-      };
-      if (!socket_.Exchange(sent, dump ? NLM_F_DUMP : NLM_F_ACK, collect, &error)) {
-        throw KernelError(env, error, request);
-      }
-      if (!exchange.interrupted) return std::move(exchange.replies);
-      if (attempt == kDumpAttempts) {
-        throw SystemError(env, EAGAIN, netlink::MessageTypeName(RequestType(request)),
-                          "dump interrupted by concurrent changes " + std::to_string(attempt) + " times");
-      }
-    }
+    bool interrupted = false;
+    const auto keep = [replies](const uint8_t* data, size_t size, std::string* why) {
+      Message message;
+      if (!netlink::DecodeMessage(data, size, &message, why)) return false;
+      if (message.kind != Message::Kind::kOther) replies->push_back(std::move(message));
+      return true;
+    };
+    const uint16_t flags = until == netlink::Until::kDone ? NLM_F_DUMP : NLM_F_ACK;
+    if (!socket_.Exchange(sent, flags, until, keep, &error, &interrupted)) throw KernelError(env, error, request);
+    return !interrupted;
   }
 
   Napi::Value GetLink(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Bytes request;
-    if (info.Length() > 0 && info[0].IsString()) {
-      const std::string name = info[0].As<Napi::String>().Utf8Value();
-      if (name.empty() || name.size() >= IFNAMSIZ) ThrowRangeError(env, "link", "names are 1 to 15 bytes");
-      request = netlink::EncodeGetLinkByName(name);
-    } else if (info.Length() > 0 && info[0].IsNumber()) {
-      request = netlink::EncodeGetLinkByIndex(ReadInteger(env, info[0], "link", 1, kMaxIndex));
-    } else {
-      ThrowTypeError(env, "link", "must be an interface name or index");
-    }
-    for (const Message& reply : Query(env, request, false)) {
+    const Bytes request = info[0].IsString() ? netlink::EncodeGetLinkByName(ReadNameArgument(env, info[0]))
+                                             : netlink::EncodeGetLinkByIndex(ReadIndexArgument(env, info[0]));
+    std::vector<Message> replies;
+    Query(env, request, netlink::Until::kAck, &replies);
+    for (const Message& reply : replies) {
       if (reply.kind == Message::Kind::kLink) return LinkToJs(env, reply.link);
     }
     throw SystemError(env, ENODEV, "RTM_GETLINK", "no link in the reply");
@@ -540,9 +347,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value IndexOf(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const int fd = Fd(env);
-    if (info.Length() == 0 || !info[0].IsString()) ThrowTypeError(env, "link", "must be an interface name");
-    const std::string name = info[0].As<Napi::String>().Utf8Value();
-    if (name.empty() || name.size() >= IFNAMSIZ) ThrowRangeError(env, "link", "names are 1 to 15 bytes");
+    const std::string name = ReadNameArgument(env, info[0]);
     ifreq request{};
     memcpy(request.ifr_name, name.data(), name.size());
     if (ioctl(fd, SIOCGIFINDEX, &request) != 0) throw SystemError(env, errno, "SIOCGIFINDEX");
@@ -553,15 +358,18 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     Napi::Env env = info.Env();
     const int fd = Fd(env);
     ifreq request{};
-    request.ifr_ifindex = static_cast<int>(ReadInteger(env, info[0], "link", 1, kMaxIndex));
+    request.ifr_ifindex = static_cast<int>(ReadIndexArgument(env, info[0]));
     if (ioctl(fd, SIOCGIFNAME, &request) != 0) throw SystemError(env, errno, "SIOCGIFNAME");
     return Napi::String::New(env, std::string(request.ifr_name, strnlen(request.ifr_name, IFNAMSIZ)));
   }
 
+  // The list methods return null for an interrupted dump (see Query).
   Napi::Value ListLinks(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    std::vector<Message> replies;
+    if (!Query(env, netlink::EncodeLinkDump(), netlink::Until::kDone, &replies)) return env.Null();
     Napi::Array links = Napi::Array::New(env);
-    for (const Message& reply : Query(env, netlink::EncodeLinkDump(), true)) {
+    for (const Message& reply : replies) {
       if (reply.kind != Message::Kind::kLink || reply.link.family != AF_UNSPEC) continue;
       links.Set(links.Length(), LinkToJs(env, reply.link));
     }
@@ -569,33 +377,33 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   Napi::Value AddAddress(const Napi::CallbackInfo& info) {
-    Change(info.Env(), netlink::EncodeAddressRequest(Op::kAdd, ReadAddressRequest(info.Env(), ReadSpec(info.Env(), info[0]))));
+    Change(info.Env(), netlink::EncodeAddressRequest(Op::kAdd, ReadAddressFields(info.Env(), info[0])));
     return info.Env().Undefined();
   }
 
   Napi::Value ReplaceAddress(const Napi::CallbackInfo& info) {
-    Change(info.Env(),
-           netlink::EncodeAddressRequest(Op::kReplace, ReadAddressRequest(info.Env(), ReadSpec(info.Env(), info[0]))));
+    Change(info.Env(), netlink::EncodeAddressRequest(Op::kReplace, ReadAddressFields(info.Env(), info[0])));
     return info.Env().Undefined();
   }
 
   Napi::Value DeleteAddress(const Napi::CallbackInfo& info) {
-    Change(info.Env(),
-           netlink::EncodeAddressRequest(Op::kDelete, ReadAddressRequest(info.Env(), ReadSpec(info.Env(), info[0]))));
+    Change(info.Env(), netlink::EncodeAddressRequest(Op::kDelete, ReadAddressFields(info.Env(), info[0])));
     return info.Env().Undefined();
   }
 
   Napi::Value ListAddresses(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object filter = ReadFilter(env, info);
-    const uint8_t family = ReadFamilyFilter(env, filter);
-    const uint32_t index = ReadInteger(env, filter, "index", 1, kMaxIndex, 0);
+    const DumpFilter filter = ReadAddressFilterFields(env, info[0]);
+    std::vector<Message> replies;
+    if (!Query(env, netlink::EncodeAddressDump(filter.family, filter.index), netlink::Until::kDone, &replies)) {
+      return env.Null();
+    }
     Napi::Array addresses = Napi::Array::New(env);
-    for (const Message& reply : Query(env, netlink::EncodeAddressDump(family, index), true)) {
+    for (const Message& reply : replies) {
       if (reply.kind != Message::Kind::kAddress) continue;
       // Older kernels ignore the dump filter; filtering again costs nothing.
-      if (index != 0 && reply.address.index != index) continue;
-      if (family != AF_UNSPEC && reply.address.family != family) continue;
+      if (filter.index != 0 && reply.address.index != filter.index) continue;
+      if (filter.family != AF_UNSPEC && reply.address.family != filter.family) continue;
       addresses.Set(addresses.Length(), AddressInfoToJs(env, reply.address));
     }
     return addresses;
@@ -603,37 +411,28 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   Napi::Value AddRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Change(env, netlink::EncodeRouteRequest(Op::kAdd, ReadRouteRequest(env, Op::kAdd, ReadSpec(env, info[0]))));
+    Change(env, netlink::EncodeRouteRequest(Op::kAdd, ReadRouteFields(env, info[0])));
     return env.Undefined();
   }
 
   Napi::Value DeleteRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Change(env,
-           netlink::EncodeRouteRequest(Op::kDelete, ReadRouteRequest(env, Op::kDelete, ReadSpec(env, info[0]))));
+    Change(env, netlink::EncodeRouteRequest(Op::kDelete, ReadRouteFields(env, info[0])));
     return env.Undefined();
   }
 
   Napi::Value ListRoutes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object filter = ReadFilter(env, info);
-    const uint8_t family = ReadFamilyFilter(env, filter);
-    const uint32_t table = ReadInteger(env, filter, "table", 1, kMaxU32, 0);
-    Napi::Array routes = Napi::Array::New(env);
+    const DumpFilter filter = ReadRouteFilterFields(env, info[0]);
     std::vector<Message> replies;
-    try {
-      replies = Query(env, netlink::EncodeRouteDump(family, table), true);
-    } catch (const Napi::Error& error) {
-      // A filtered dump of a table that does not exist (yet) is ENOENT from
-      // some kernels and families; to a caller that is simply "no routes".
-      Napi::Value code = error.Value().Get("code");
-      if (table != 0 && code.IsString() && code.As<Napi::String>().Utf8Value() == "ENOENT") return routes;
-      throw;
+    if (!Query(env, netlink::EncodeRouteDump(filter.family, filter.table), netlink::Until::kDone, &replies)) {
+      return env.Null();
     }
+    Napi::Array routes = Napi::Array::New(env);
     for (const Message& reply : replies) {
       if (reply.kind != Message::Kind::kRoute) continue;
-      if (table != 0 && reply.route.table != table) continue;
-      if (family != AF_UNSPEC && reply.route.family != family) continue;
+      if (filter.table != 0 && reply.route.table != filter.table) continue;
+      if (filter.family != AF_UNSPEC && reply.route.family != filter.family) continue;
       routes.Set(routes.Length(), RouteToJs(env, reply.route));
     }
     return routes;
@@ -641,24 +440,25 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   Napi::Value AddRule(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Change(env, netlink::EncodeRuleRequest(Op::kAdd, ReadRuleRequest(env, ReadSpec(env, info[0]))));
+    Change(env, netlink::EncodeRuleRequest(Op::kAdd, ReadRuleFields(env, info[0])));
     return env.Undefined();
   }
 
   Napi::Value DeleteRule(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Change(env, netlink::EncodeRuleRequest(Op::kDelete, ReadRuleRequest(env, ReadSpec(env, info[0]))));
+    Change(env, netlink::EncodeRuleRequest(Op::kDelete, ReadRuleFields(env, info[0])));
     return env.Undefined();
   }
 
   Napi::Value ListRules(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object filter = ReadFilter(env, info);
-    const uint8_t family = ReadFamilyFilter(env, filter);
+    const DumpFilter filter = ReadRuleFilterFields(env, info[0]);
+    std::vector<Message> replies;
+    if (!Query(env, netlink::EncodeRuleDump(filter.family), netlink::Until::kDone, &replies)) return env.Null();
     Napi::Array rules = Napi::Array::New(env);
-    for (const Message& reply : Query(env, netlink::EncodeRuleDump(family), true)) {
+    for (const Message& reply : replies) {
       if (reply.kind != Message::Kind::kRule) continue;
-      if (family != AF_UNSPEC && reply.rule.family != family) continue;
+      if (filter.family != AF_UNSPEC && reply.rule.family != filter.family) continue;
       rules.Set(rules.Length(), RuleToJs(env, reply.rule));
     }
     return rules;
@@ -704,20 +504,20 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
 Napi::Value EncodeAddressRequestJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Op op = ReadAddressOp(env, info[0]);
-  return ToBuffer(env, netlink::EncodeAddressRequest(op, ReadAddressRequest(env, ReadSpec(env, info[1]))));
+  const Op op = ReadOpField(env, info[0], true);
+  return ToBuffer(env, netlink::EncodeAddressRequest(op, ReadAddressFields(env, info[1])));
 }
 
 Napi::Value EncodeRouteRequestJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Op op = ReadOp(env, info[0]);
-  return ToBuffer(env, netlink::EncodeRouteRequest(op, ReadRouteRequest(env, op, ReadSpec(env, info[1]))));
+  const Op op = ReadOpField(env, info[0], false);
+  return ToBuffer(env, netlink::EncodeRouteRequest(op, ReadRouteFields(env, info[1])));
 }
 
 Napi::Value EncodeRuleRequestJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Op op = ReadOp(env, info[0]);
-  return ToBuffer(env, netlink::EncodeRuleRequest(op, ReadRuleRequest(env, ReadSpec(env, info[1]))));
+  const Op op = ReadOpField(env, info[0], false);
+  return ToBuffer(env, netlink::EncodeRuleRequest(op, ReadRuleFields(env, info[1])));
 }
 
 Napi::Value DecodeMessagesJs(const Napi::CallbackInfo& info) {

@@ -2,8 +2,6 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <linux/rtnetlink.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -104,43 +102,10 @@ bool NlSocket::Send(std::vector<uint8_t>& msg, uint16_t extra_flags, NlError* er
   return true;
 }
 
-std::string ParseExtAck(const nlmsghdr* header) {
-  if (!(header->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
-  // Every length below comes from the message itself: compare by subtraction
-  // (no overflow), read headers with memcpy (the echoed request may leave the
-  // TLVs unaligned in a malformed message).
-  const size_t length = header->nlmsg_len;
-  size_t offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
-  if (length < offset) return "";
-  const uint8_t* base = reinterpret_cast<const uint8_t*>(header);
-  if (!(header->nlmsg_flags & NLM_F_CAPPED)) {
-    // The original request was echoed in full: skip its payload too (the
-    // kernel pads it to NLMSG_ALIGNTO before the TLVs).
-    nlmsghdr echoed;
-    memcpy(&echoed, base + NLMSG_HDRLEN + offsetof(nlmsgerr, msg), sizeof(echoed));
-    if (echoed.nlmsg_len < NLMSG_HDRLEN) return "";
-    const size_t rest = ((static_cast<size_t>(echoed.nlmsg_len) + NLMSG_ALIGNTO - 1) & ~static_cast<size_t>(NLMSG_ALIGNTO - 1)) - NLMSG_HDRLEN;
-    if (rest > length - offset) return "";
-    offset += rest;
-  }
-  while (length - offset >= sizeof(nlattr)) {
-    nlattr attr;
-    memcpy(&attr, base + offset, sizeof(attr));
-    if (attr.nla_len < sizeof(nlattr) || attr.nla_len > length - offset) break;
-    if ((attr.nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
-      const char* text = reinterpret_cast<const char*>(base + offset + NLA_HDRLEN);
-      return std::string(text, strnlen(text, attr.nla_len - NLA_HDRLEN));
-    }
-    const size_t step = NLA_ALIGN(attr.nla_len);
-    if (step >= length - offset) break;
-    offset += step;
-  }
-  return "";
-}
-
-bool NlSocket::Exchange(std::vector<uint8_t>& msg, uint16_t flags, const ReplyHandler& handler, NlError* error) {
+bool NlSocket::Exchange(std::vector<uint8_t>& msg, uint16_t flags, netlink::Until until,
+                        const netlink::DataCallback& on_data, NlError* error, bool* interrupted) {
   if (!Send(msg, flags, error)) return false;
-  const uint32_t seq = seq_;
+  netlink::ReplyState state;
   for (;;) {
     iovec io{buffer_.data(), buffer_.size()};
     msghdr header{};
@@ -159,47 +124,28 @@ bool NlSocket::Exchange(std::vector<uint8_t>& msg, uint16_t flags, const ReplyHa
       error->syscall = "recvmsg";
       return false;
     }
-    switch (handler(buffer_.data(), static_cast<size_t>(got), seq, error)) {
-      case Progress::kMore:
-        break;
-      case Progress::kDone:
-        return true;
-      case Progress::kFailed:
-        return false;
-    }
-  }
-}
-
-// NLMSG_OK without its int/__u32 comparison (clang -Wsign-compare warns in
-// the macro's expansion): the header fits and its length fits what is left.
-static bool MessageFits(const nlmsghdr* h, int remaining) {
-  return remaining >= static_cast<int>(NLMSG_HDRLEN) && h->nlmsg_len >= NLMSG_HDRLEN &&
-         h->nlmsg_len <= static_cast<uint32_t>(remaining);
-}
-
-// The ACK (or NACK) for `seq` in one datagram; everything else is skipped.
-static NlSocket::Progress AckOf(const uint8_t* data, size_t length, uint32_t seq, NlError* error) {
-  int remaining = static_cast<int>(length);
-  for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(data); MessageFits(h, remaining);
-       h = NLMSG_NEXT(h, remaining)) {
-    if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+    const netlink::Progress progress =
+        netlink::RunReplies(buffer_.data(), static_cast<size_t>(got), seq_, until, on_data, &state);
+    if (interrupted != nullptr) *interrupted = state.interrupted;
+    if (progress == netlink::Progress::kMore) continue;
+    if (progress == netlink::Progress::kDone) return true;
+    if (state.malformed) {
       error->err = EPROTO;
       error->syscall = "recvmsg";
-      return NlSocket::Progress::kFailed;
+      error->ext_ack = "malformed reply: " + state.why;
+    } else {
+      error->err = state.error;
+      error->syscall = "rtnetlink";
+      error->ext_ack = std::move(state.message);
+      error->has_ext_ack_offset = state.has_offset;
+      error->ext_ack_offset = state.offset;
     }
-    const nlmsgerr* nack = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h));
-    if (nack->error == 0) return NlSocket::Progress::kDone;
-    error->err = -nack->error;
-    error->syscall = "rtnetlink";
-    error->ext_ack = ParseExtAck(h);
-    return NlSocket::Progress::kFailed;
+    return false;
   }
-  return NlSocket::Progress::kMore;
 }
 
 bool NlSocket::Request(std::vector<uint8_t>& msg, NlError* error) {
-  return Exchange(msg, NLM_F_ACK, AckOf, error);
+  return Exchange(msg, NLM_F_ACK, netlink::Until::kAck, {}, error);
 }
 
 }  // namespace vip

@@ -1,16 +1,18 @@
 // A raw rtnetlink socket: open (optionally inside another network namespace),
 // send a request and read its replies. No Node types here, so the guard
-// executable links the very same code as the addon. The guard only sends
-// changes and waits for the ACK (Request); the binding's gets and dumps decode
-// the replies themselves, through the same receive loop (Exchange).
+// executable links the very same code as the addon. Replies are read by the
+// pure codec's reply loop (netlink::RunReplies): the guard's changes wait for
+// their ACK through it (Request), the binding's gets and dumps also take their
+// data messages from it (Exchange).
 #pragma once
 #include <linux/netlink.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <functional>
 #include <string>
 #include <vector>
+
+#include "netlink.h"
 
 namespace vip {
 
@@ -18,6 +20,8 @@ struct NlError {
   int err = 0;                // positive errno
   std::string syscall;        // "socket", "sendto", "recvmsg", "setns", ...
   std::string ext_ack;        // the kernel's extended-ACK message, when it gave one
+  bool has_ext_ack_offset = false;  // NLMSGERR_ATTR_OFFS: the refused attribute's
+  uint32_t ext_ack_offset = 0;      // byte offset in the request
 };
 
 class NlSocket {
@@ -48,19 +52,15 @@ class NlSocket {
   // and waits for the kernel's ACK. Returns false with *error on a NACK.
   bool Request(std::vector<uint8_t>& msg, NlError* error);
 
-  // What a reply handler makes of one datagram.
-  enum class Progress { kMore, kDone, kFailed };
-  // Called with each datagram received after the request and the request's
-  // sequence number; it must skip messages with another sequence number
-  // (multicast notifications, late replies to an exchange that timed out) and
-  // fill *error when it returns kFailed.
-  using ReplyHandler = std::function<Progress(const uint8_t* data, size_t length, uint32_t seq, NlError* error)>;
-
   // Sends `msg` with NLM_F_REQUEST | `flags` and the next sequence number, then
-  // hands every datagram to `handler` until it returns kDone (true) or kFailed
-  // (false). Receive errors, a truncated datagram (EMSGSIZE) and the receive
-  // timeout (ETIMEDOUT) end the exchange too.
-  bool Exchange(std::vector<uint8_t>& msg, uint16_t flags, const ReplyHandler& handler, NlError* error);
+  // runs every datagram received through netlink::RunReplies (the one reply
+  // loop) until it ends the exchange: true at `until`, false with *error on a
+  // refusal (syscall "rtnetlink") or a malformed reply (EPROTO, "recvmsg").
+  // Receive errors, a truncated datagram (EMSGSIZE) and the receive timeout
+  // (ETIMEDOUT) end the exchange too. *interrupted (when given) says whether a
+  // reply carried NLM_F_DUMP_INTR.
+  bool Exchange(std::vector<uint8_t>& msg, uint16_t flags, netlink::Until until, const netlink::DataCallback& on_data,
+                NlError* error, bool* interrupted = nullptr);
 
  private:
   bool Send(std::vector<uint8_t>& msg, uint16_t extra_flags, NlError* error);
@@ -68,9 +68,5 @@ class NlSocket {
   uint32_t seq_ = 0;
   std::vector<uint8_t> buffer_;
 };
-
-// Parses the extended-ACK TLVs that follow a struct nlmsgerr (NETLINK_CAP_ACK on)
-// and returns NLMSGERR_ATTR_MSG, or "". Pure; exposed for tests and fuzzing.
-std::string ParseExtAck(const nlmsghdr* header);
 
 }  // namespace vip

@@ -111,6 +111,8 @@ t.test('addresses, routes and rules in a namespace opened by path', namespaceTes
     t.same(a.ipJson('route', 'show', 'table', String(T)), [], 'table empty after delete')
     t.notOk(a.ipJson('rule').some((r: any) => r.priority === 100), 'rule gone')
     t.same(nl.listRoutes({ table: T }), [])
+    t.same(nl.listRoutes({ table: 4242 }), [], 'a table never used: no routes (the facade turns ENOENT into [])')
+    t.same(nl.listRoutes({ table: 4242, family: 6 }), [], 'the same for IPv6')
   })
 
   t.test('IPv6 policy routing in a table above 255', async (t) => {

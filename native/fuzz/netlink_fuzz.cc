@@ -1,11 +1,14 @@
-// libFuzzer harness for the rtnetlink decoders (native/netlink.cc) and the
-// extended-ACK parser the socket uses (native/nlsocket.cc). Not part of
-// binding.gyp: build and run with native/fuzz/run.sh (clang, ASan, UBSan).
+// libFuzzer harness for the rtnetlink decoders and the reply loop the socket
+// runs every datagram through (native/netlink.cc). Not part of binding.gyp:
+// build and run with native/fuzz/run.sh (clang, ASan, UBSan).
 //
 // Properties checked beyond "no crash, no out-of-bounds read":
 //  - a decoded message never claims a prefix longer than its family allows,
 //    and every address it reports has the message's family;
-//  - decoding is deterministic (twice the same input, the same result).
+//  - decoding is deterministic (twice the same input, the same result);
+//  - the reply loop agrees with the batch decoder: on input the decoder
+//    accepts, RunReplies (for a request and for a dump) ends where and how the
+//    decoded messages say it must, and never calls the input malformed.
 #include <linux/netlink.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +20,6 @@
 #include <vector>
 
 #include "../netlink.h"
-#include "../nlsocket.h"
 #include "fuzz_support.h"
 
 using vip::netlink::IpAddress;
@@ -61,6 +63,57 @@ static void CheckMessage(const Message& m) {
   }
 }
 
+using vip::netlink::Progress;
+using vip::netlink::ReplyState;
+using vip::netlink::Until;
+
+// What the decoded messages say the loop must end with.
+static Progress Expected(const std::vector<Message>& messages, uint32_t seq, Until until, int* error, bool* interrupted) {
+  for (const Message& m : messages) {
+    if (m.seq != seq) continue;
+    if (m.flags & NLM_F_DUMP_INTR) *interrupted = true;
+    if ((m.kind == Message::Kind::kError || m.kind == Message::Kind::kDone) && m.error != 0) {
+      *error = m.error;
+      return Progress::kFailed;
+    }
+    if (m.kind == Message::Kind::kAck && until == Until::kAck) return Progress::kDone;
+    if (m.kind == Message::Kind::kDone && until == Until::kDone) return Progress::kDone;
+  }
+  return Progress::kMore;
+}
+
+static void CheckReplyLoop(const std::vector<uint8_t>& bytes, uint32_t seq, Until until, const std::vector<Message>* decoded) {
+  size_t handed = 0;
+  const vip::netlink::DataCallback check = [&handed, seq](const uint8_t* data, size_t size, std::string* why) {
+    Message m;
+    if (!vip::netlink::DecodeMessage(data, size, &m, why)) {
+      Check(!why->empty(), "a rejection says why");
+      return false;
+    }
+    Check(m.seq == seq, "only our own messages reach the callback");
+    Check(m.type >= NLMSG_MIN_TYPE, "only data messages reach the callback");
+    CheckMessage(m);
+    ++handed;
+    return true;
+  };
+  ReplyState state;
+  const Progress progress = vip::netlink::RunReplies(bytes.data(), bytes.size(), seq, until, check, &state);
+  if (progress == Progress::kFailed) {
+    Check(state.malformed ? !state.why.empty() : state.error > 0 && state.error <= 4095, "a failure says why");
+  } else {
+    Check(!state.malformed && state.error == 0, "no failure recorded unless failed");
+  }
+  if (decoded == nullptr) return;
+  int error = 0;
+  bool interrupted = false;
+  const Progress expected = Expected(*decoded, seq, until, &error, &interrupted);
+  Check(!state.malformed, "input the decoder accepts is not malformed to the loop");
+  Check(progress == expected, "the loop ends where the messages say");
+  Check(state.error == error, "the loop reports the messages' error");
+  Check(state.interrupted == interrupted, "NLM_F_DUMP_INTR noted exactly");
+  (void)handed;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Copy into an exactly-sized heap buffer so ASan sees any read past the end.
   std::vector<uint8_t> bytes(data, data + size);
@@ -75,15 +128,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(!why_first.empty(), "a rejection says why");
   }
 
-  // ParseExtAck's callers (NlSocket's receive loop) only hand it messages whose
-  // nlmsg_len fits the datagram; mirror that contract.
+  // The reply loop, for the sequence number of the first message (so that
+  // some messages are ours), as a request and as a dump.
   if (size >= NLMSG_HDRLEN) {
-    nlmsghdr header;
-    memcpy(&header, bytes.data(), sizeof(header));
-    if (header.nlmsg_len >= NLMSG_HDRLEN && header.nlmsg_len <= size && header.nlmsg_type == NLMSG_ERROR) {
-      std::vector<uint8_t> message(bytes.begin(), bytes.begin() + header.nlmsg_len);
-      // nlmsghdr needs 4-byte alignment; a std::vector's buffer has it.
-      (void)vip::ParseExtAck(reinterpret_cast<const nlmsghdr*>(message.data()));
+    nlmsghdr first_header;
+    memcpy(&first_header, bytes.data(), sizeof(first_header));
+    for (const Until until : {Until::kAck, Until::kDone}) {
+      CheckReplyLoop(bytes, first_header.nlmsg_seq, until, ok ? &first : nullptr);
     }
   }
   return 0;
@@ -134,6 +185,11 @@ int main(int argc, char** argv) {
                           0x2c, 0, 0, 0, 0x14, 0, 5, 6, 5, 0, 0, 0, 0, 0, 0, 0,
                           9, 0, 1, 0, 'b', 'o', 'o', 'm', 0, 0, 0, 0};
   seeds.emplace_back(nack, nack + sizeof(nack));
+  // The end of a dump that failed part-way: NLMSG_DONE with -EMSGSIZE and an
+  // extended-ACK text (NLM_F_MULTI | NLM_F_ACK_TLVS), seq 5.
+  const uint8_t done[] = {0x20, 0, 0, 0, 3, 0, 0x02, 0x02, 5, 0, 0, 0, 0, 0, 0, 0, 0xa6, 0xff, 0xff, 0xff,
+                          9, 0, 1, 0, 'b', 'o', 'o', 'm', 0, 0, 0, 0};
+  seeds.emplace_back(done, done + sizeof(done));
   // RTM_NEWNEIGH for 192.0.2.100 at 02:00:00:00:0b:01 (no encoder: by hand).
   const uint8_t neigh[] = {0x30, 0, 0, 0, 0x1c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                            2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1,

@@ -1,7 +1,7 @@
-// The rtnetlink codec (native/netlink.cc) and the extended-ACK parser
-// (native/nlsocket.cc): request layouts checked field by field against the
-// kernel's structs, encode -> decode round trips, and refusal of malformed
-// input with a reason.
+// The rtnetlink codec (native/netlink.cc): request layouts checked field by
+// field against the kernel's structs, encode -> decode round trips, refusal of
+// malformed input with a reason, and the reply loop (RunReplies) that reads
+// ACKs, NACKs with their extended ACK, NLMSG_DONE and NLM_F_DUMP_INTR.
 #include <errno.h>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "../netlink.h"
-#include "../nlsocket.h"
 #include "test.h"
 
 using namespace vip::netlink;
@@ -102,6 +101,10 @@ class Raw {
     attr.nla_len = claimed_length != 0 ? claimed_length : static_cast<uint16_t>(NLA_HDRLEN + payload.size());
     Append(&attr, sizeof(attr));
     return Append(payload.data(), payload.size());
+  }
+  Raw& Seq(uint32_t seq) {
+    memcpy(bytes_.data() + offsetof(nlmsghdr, nlmsg_seq), &seq, sizeof(seq));
+    return *this;
   }
   Bytes Finish() {
     const uint32_t length = static_cast<uint32_t>(bytes_.size());
@@ -443,15 +446,203 @@ TEST(ExtendedAckMessage) {
   CHECK(m.kind == Message::Kind::kError);
   CHECK_EQ(m.error, EINVAL);
   CHECK_EQ(m.error_message, std::string("boom"));
-  CHECK_EQ(vip::ParseExtAck(reinterpret_cast<const nlmsghdr*>(message.data())), std::string("boom"));
+  CHECK(!m.has_error_offset);
+  ReplyState state;
+  CHECK(RunReplies(message.data(), message.size(), 7, Until::kAck, {}, &state) == Progress::kFailed);
+  CHECK(!state.malformed);
+  CHECK_EQ(state.error, EINVAL);
+  CHECK_EQ(state.message, std::string("boom"));
 }
 
 TEST(ExtAckAbsentWithoutTlvFlag) {
   nlmsgerr nack{};
   nack.error = -EINVAL;
   const Bytes message = Raw(NLMSG_ERROR).Fixed(nack).Attr(NLMSGERR_ATTR_MSG, kBoom).Finish();
-  CHECK_EQ(vip::ParseExtAck(reinterpret_cast<const nlmsghdr*>(message.data())), std::string(""));
   CHECK(MustDecode(message).error_message.empty());
+  ReplyState state;
+  CHECK(RunReplies(message.data(), message.size(), 7, Until::kAck, {}, &state) == Progress::kFailed);
+  CHECK_EQ(state.error, EINVAL);
+  CHECK(state.message.empty());
+}
+
+// ---------------------------------------------------------------------------
+// The reply loop
+
+namespace {
+
+Bytes Concat(std::initializer_list<Bytes> parts) {
+  Bytes all;
+  for (const Bytes& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+Bytes Ack(uint32_t seq) {
+  nlmsgerr ack{};
+  return Raw(NLMSG_ERROR, 0x100).Seq(seq).Fixed(ack).Finish();
+}
+
+Bytes Done(uint32_t seq, int status = 0, uint16_t flags = NLM_F_MULTI) {
+  return Raw(NLMSG_DONE, flags).Seq(seq).Fixed(status).Finish();
+}
+
+Bytes RouteReply(uint32_t seq, uint8_t table, uint16_t flags = NLM_F_MULTI) {
+  rtmsg fixed{};
+  fixed.rtm_family = AF_INET;
+  fixed.rtm_table = table;
+  fixed.rtm_type = RTN_UNICAST;
+  return Raw(RTM_NEWROUTE, flags).Seq(seq).Fixed(fixed).Finish();
+}
+
+// Runs `datagrams` in order, as NlSocket does, collecting the data messages.
+struct Run {
+  Progress progress = Progress::kMore;
+  ReplyState state;
+  std::vector<Message> data;
+};
+Run RunAll(std::initializer_list<Bytes> datagrams, uint32_t seq, Until until) {
+  Run run;
+  const DataCallback keep = [&run](const uint8_t* data, size_t size, std::string* why) {
+    Message message;
+    if (!DecodeMessage(data, size, &message, why)) return false;
+    run.data.push_back(message);
+    return true;
+  };
+  for (const Bytes& datagram : datagrams) {
+    run.progress = RunReplies(datagram.data(), datagram.size(), seq, until, keep, &run.state);
+    if (run.progress != Progress::kMore) break;
+  }
+  return run;
+}
+
+}  // namespace
+
+TEST(ReplyLoopAckEndsARequest) {
+  const Bytes ack = Ack(7);
+  ReplyState state;
+  CHECK(RunReplies(ack.data(), ack.size(), 7, Until::kAck, {}, &state) == Progress::kDone);
+  CHECK_EQ(state.error, 0);
+  // A dump does not end at an ACK (kernels that ACK a dump send it after NLMSG_DONE).
+  ReplyState dump;
+  CHECK(RunReplies(ack.data(), ack.size(), 7, Until::kDone, {}, &dump) == Progress::kMore);
+}
+
+TEST(ReplyLoopSkipsOtherSequenceNumbers) {
+  // A late NACK for an exchange that timed out, then a notification, then our ACK.
+  nlmsgerr nack{};
+  nack.error = -EEXIST;
+  const Bytes datagram = Concat({Raw(NLMSG_ERROR).Seq(6).Fixed(nack).Finish(), RouteReply(0, 254, 0), Ack(7)});
+  const Run run = RunAll({datagram}, 7, Until::kAck);
+  CHECK(run.progress == Progress::kDone);
+  CHECK_EQ(run.state.error, 0);
+  CHECK_EQ(run.data.size(), size_t{0});
+}
+
+TEST(ReplyLoopDumpAcrossDatagrams) {
+  const Run run = RunAll({Concat({RouteReply(7, 100), RouteReply(7, 254)}), Concat({RouteReply(7, 255), Done(7)})}, 7,
+                         Until::kDone);
+  CHECK(run.progress == Progress::kDone);
+  CHECK(!run.state.interrupted);
+  REQUIRE(run.data.size() == 3);
+  CHECK(run.data[0].kind == Message::Kind::kRoute);
+  CHECK_EQ(run.data[2].route.table, 255u);
+  // Without NLMSG_DONE the dump is not over.
+  CHECK(RunAll({RouteReply(7, 100)}, 7, Until::kDone).progress == Progress::kMore);
+  // A get's reply ends at its ACK, not at a NLMSG_DONE (there is none), with the data kept.
+  const Run get = RunAll({Concat({RouteReply(7, 100, 0), Ack(7)})}, 7, Until::kAck);
+  CHECK(get.progress == Progress::kDone);
+  CHECK_EQ(get.data.size(), size_t{1});
+}
+
+TEST(ReplyLoopNotesDumpInterrupted) {
+  const Run run = RunAll({Concat({RouteReply(7, 100), RouteReply(7, 254, NLM_F_MULTI | NLM_F_DUMP_INTR)}),
+                          Done(7, 0, NLM_F_MULTI | NLM_F_DUMP_INTR)},
+                         7, Until::kDone);
+  CHECK(run.progress == Progress::kDone);  // read to the end: the socket is drained
+  CHECK(run.state.interrupted);
+  CHECK_EQ(run.data.size(), size_t{2});
+  // Only our own replies count.
+  CHECK(!RunAll({Concat({RouteReply(9, 1, NLM_F_DUMP_INTR), Done(7)})}, 7, Until::kDone).state.interrupted);
+}
+
+TEST(ReplyLoopDumpErrorInDone) {
+  // A dump that failed part-way: the error in NLMSG_DONE, with the extended ACK after it.
+  const int status = -EMSGSIZE;
+  const Bytes done = Raw(NLMSG_DONE, NLM_F_MULTI | 0x200).Fixed(status).Attr(NLMSGERR_ATTR_MSG, kBoom).Finish();
+  const Message m = MustDecode(done);
+  CHECK(m.kind == Message::Kind::kDone);
+  CHECK_EQ(m.error, EMSGSIZE);
+  CHECK_EQ(m.error_message, std::string("boom"));
+  const Run run = RunAll({done}, 7, Until::kDone);
+  CHECK(run.progress == Progress::kFailed);
+  CHECK(!run.state.malformed);
+  CHECK_EQ(run.state.error, EMSGSIZE);
+  CHECK_EQ(run.state.message, std::string("boom"));
+  // Also while waiting for an ACK: an error is an error.
+  CHECK(RunAll({done}, 7, Until::kAck).progress == Progress::kFailed);
+}
+
+TEST(ReplyLoopNackWithOffsetAndUncappedEcho) {
+  // NETLINK_CAP_ACK off: the whole request is echoed before the TLVs.
+  const Bytes request = EncodeGetLinkByName("eth0");
+  nlmsgerr nack{};
+  nack.error = -ENODEV;
+  memcpy(&nack.msg, request.data(), sizeof(nack.msg));
+  const Bytes rest(request.begin() + NLMSG_HDRLEN, request.end());
+  // By hand: header, nlmsgerr (with the request's header), the rest of the request, then the TLVs.
+  Bytes built = Raw(NLMSG_ERROR, 0x200).Fixed(nack).Finish();
+  built.insert(built.end(), rest.begin(), rest.end());
+  built.resize(NLMSG_ALIGN(built.size()), 0);
+  const Bytes tlvs = Raw(0).Attr(NLMSGERR_ATTR_MSG, kBoom).Attr(NLMSGERR_ATTR_OFFS, U32Bytes(20)).Finish();
+  built.insert(built.end(), tlvs.begin() + NLMSG_HDRLEN, tlvs.end());
+  const uint32_t length = static_cast<uint32_t>(built.size());
+  memcpy(built.data(), &length, 4);
+  const Message m = MustDecode(built);
+  CHECK(m.kind == Message::Kind::kError);
+  CHECK_EQ(m.error_message, std::string("boom"));
+  CHECK(m.has_error_offset);
+  CHECK_EQ(m.error_offset, 20u);
+  const Run run = RunAll({built}, 7, Until::kAck);
+  CHECK(run.progress == Progress::kFailed);
+  CHECK_EQ(run.state.error, ENODEV);
+  CHECK_EQ(run.state.message, std::string("boom"));
+  CHECK(run.state.has_offset);
+  CHECK_EQ(run.state.offset, 20u);
+}
+
+TEST(ReplyLoopRefusesMalformed) {
+  // A short NLMSG_ERROR (the guard once reported these as EPROTO with no reason).
+  const Bytes short_error = Raw(NLMSG_ERROR).Fixed(uint32_t{0}).Finish();
+  const Run run = RunAll({short_error}, 7, Until::kAck);
+  CHECK(run.progress == Progress::kFailed);
+  CHECK(run.state.malformed);
+  CHECK(run.state.why.find("NLMSG_ERROR shorter than nlmsgerr") != std::string::npos);
+  // Framing is checked for every message, ours or not.
+  Bytes bad = RouteReply(3, 1, 0);
+  const uint32_t claimed = static_cast<uint32_t>(bad.size() + 4);
+  memcpy(bad.data(), &claimed, 4);
+  const Run framing = RunAll({bad}, 7, Until::kAck);
+  CHECK(framing.state.malformed);
+  CHECK(framing.state.why.find("nlmsg_len") != std::string::npos);
+  // A data message the callback cannot read fails the exchange, naming where.
+  rtmsg fixed{};
+  fixed.rtm_family = AF_INET;
+  fixed.rtm_dst_len = 33;
+  const Run data = RunAll({Raw(RTM_NEWROUTE).Fixed(fixed).Finish()}, 7, Until::kDone);
+  CHECK(data.state.malformed);
+  CHECK(data.state.why.find("offset 0 (RTM_NEWROUTE): rtm_dst_len 33") != std::string::npos);
+}
+
+TEST(ReplyLoopStopsAtTheEnd) {
+  // What follows the ACK is not looked at (as libmnl's mnl_cb_run stops at MNL_CB_STOP).
+  Bytes datagram = Ack(7);
+  datagram.push_back(0xff);
+  datagram.push_back(0xff);
+  ReplyState state;
+  CHECK(RunReplies(datagram.data(), datagram.size(), 7, Until::kAck, {}, &state) == Progress::kDone);
+  // NLMSG_NOOP is skipped.
+  const Bytes noop = Concat({Raw(NLMSG_NOOP).Finish(), Ack(7)});
+  ReplyState skipped;
+  CHECK(RunReplies(noop.data(), noop.size(), 7, Until::kAck, {}, &skipped) == Progress::kDone);
 }
 
 TEST(DoneCarriesDumpError) {

@@ -123,6 +123,10 @@ export function validateLifetime(value: unknown, field: string, min: number): nu
 export const ROUTE_SCOPES: Record<RouteScope, number> = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 }
 /** @internal */
 export const PROTOCOLS: Record<string, number> = { kernel: 2, boot: 3, static: 4 }
+/** rtm_type (RTN_*): what this library adds is unicast; 0 in a delete matches any. @internal */
+export const ROUTE_TYPES = { any: 0, unicast: 1 } as const
+/** rtm_protocol 0 (RTPROT_UNSPEC) in a delete matches any protocol. @internal */
+export const PROTOCOL_ANY = 0
 
 /** A route scope name to its number (RT_SCOPE_*). */
 export function validateRouteScope(value: unknown, field = 'scope'): number {

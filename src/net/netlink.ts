@@ -3,6 +3,18 @@
 // call is one request/ACK (or dump) exchange with the kernel, bounded by the
 // socket's receive timeout (2 s), so nothing waits on a peer.
 import { addon } from './binding'
+import { consistentDump as dump, routesOfTable } from './dump-policy'
+import {
+  type AddressFields,
+  type AddressFilterFields,
+  addressFields,
+  type RouteFields,
+  type RouteFilterFields,
+  routeFields,
+  type RuleFields,
+  type RuleFilterFields,
+  ruleFields,
+} from './request-fields'
 import type {
   AddressInfo,
   AddressSpec,
@@ -18,8 +30,6 @@ import type {
 import {
   invalidType,
   invalidValue,
-  type NormalizedAddress,
-  type NormalizedRoute,
   validateAddressSpec,
   validateLinkRef,
   validateListFilter,
@@ -29,35 +39,36 @@ import {
   validateRuleSpec,
 } from './validate'
 
-/** The native socket (native/netlink_binding.cc). Specs arrive validated, links as ifindex. */
+/**
+ * The native socket (native/netlink_binding.cc). Requests and filters are the
+ * field objects of request-fields.ts, links as ifindex. A list is null when the
+ * kernel flagged the dump interrupted (NLM_F_DUMP_INTR); `dump` asks again.
+ */
 interface NativeNetlinkSocket {
   readonly closed: boolean
   getLink(link: string | number): LinkInfo
   /** SIOCGIFINDEX / SIOCGIFNAME in the socket's namespace: SystemError 'ENODEV' when missing. */
   indexOf(name: string): number
   nameOf(index: number): string
-  listLinks(): LinkInfo[]
-  addAddress(spec: NativeAddress): void
-  replaceAddress(spec: NativeAddress): void
-  deleteAddress(spec: NativeAddress): void
-  listAddresses(filter: { family?: Family; index?: number }): AddressInfo[]
-  addRoute(spec: NativeRoute): void
-  deleteRoute(spec: NativeRoute): void
-  listRoutes(filter: { family?: Family; table?: number }): RouteInfo[]
-  addRule(spec: object): void
-  deleteRule(spec: object): void
-  listRules(filter: { family?: Family }): RuleInfo[]
+  listLinks(): LinkInfo[] | null
+  addAddress(spec: AddressFields): void
+  replaceAddress(spec: AddressFields): void
+  deleteAddress(spec: AddressFields): void
+  listAddresses(filter: AddressFilterFields): AddressInfo[] | null
+  addRoute(spec: RouteFields): void
+  deleteRoute(spec: RouteFields): void
+  listRoutes(filter: RouteFilterFields): RouteInfo[] | null
+  addRule(spec: RuleFields): void
+  deleteRule(spec: RuleFields): void
+  listRules(filter: RuleFilterFields): RuleInfo[] | null
   close(): void
 }
 
-type NativeAddress = Omit<NormalizedAddress, 'link'> & { index: number }
-type NativeRoute = Omit<NormalizedRoute, 'link'> & { index?: number }
-
 interface NetlinkAddon {
   NetlinkSocket: new (netns?: string) => NativeNetlinkSocket
-  encodeAddressRequest(op: 'add' | 'replace' | 'delete', spec: NativeAddress): Buffer
-  encodeRouteRequest(op: 'add' | 'delete', spec: NativeRoute): Buffer
-  encodeRuleRequest(op: 'add' | 'delete', spec: object): Buffer
+  encodeAddressRequest(op: 'add' | 'replace' | 'delete', spec: AddressFields): Buffer
+  encodeRouteRequest(op: 'add' | 'delete', spec: RouteFields): Buffer
+  encodeRuleRequest(op: 'add' | 'delete', spec: RuleFields): Buffer
 }
 
 const native = addon as unknown as NetlinkAddon
@@ -165,7 +176,8 @@ export class Netlink {
 
   /** Every link in the namespace. */
   listLinks(): LinkInfo[] {
-    return this.#live().listLinks()
+    const socket = this.#live()
+    return dump('RTM_GETLINK', () => socket.listLinks())
   }
 
   /**
@@ -208,7 +220,7 @@ export class Netlink {
     const socket = this.#live()
     const { link, family } = validateListFilter(filter, ['link', 'family'])
     const index = link === undefined ? undefined : this.#index(link)
-    return socket.listAddresses({ family, index })
+    return dump('RTM_GETADDR', () => socket.listAddresses({ family: family ?? null, index: index ?? null }))
   }
 
   /**
@@ -236,20 +248,20 @@ export class Netlink {
   listRoutes(filter?: { table?: number; family?: Family }): RouteInfo[] {
     const socket = this.#live()
     const { table, family } = validateListFilter(filter, ['table', 'family'])
-    return socket.listRoutes({ table, family })
+    return routesOfTable(table, () => dump('RTM_GETROUTE', () => socket.listRoutes({ family: family ?? null, table: table ?? null })))
   }
 
   /** Adds a policy rule `from source lookup table` at `priority`. 'EEXIST' when an identical rule exists. */
   addRule(spec: RuleSpec): void {
     const socket = this.#live()
-    const request = validateRuleSpec(spec)
+    const request = ruleFields(validateRuleSpec(spec))
     kernelCall(() => `adding rule ${describeRule(request)}`, () => socket.addRule(request))
   }
 
   /** Removes a policy rule. SystemError 'ENOENT' when none matches. */
   deleteRule(spec: RuleSpec): void {
     const socket = this.#live()
-    const request = validateRuleSpec(spec)
+    const request = ruleFields(validateRuleSpec(spec))
     kernelCall(() => `deleting rule ${describeRule(request)}`, () => socket.deleteRule(request))
   }
 
@@ -257,7 +269,7 @@ export class Netlink {
   listRules(filter?: { family?: Family }): RuleInfo[] {
     const socket = this.#live()
     const { family } = validateListFilter(filter, ['family'])
-    return socket.listRules({ family })
+    return dump('RTM_GETRULE', () => socket.listRules({ family: family ?? null }))
   }
 
   /**
@@ -274,13 +286,14 @@ export class Netlink {
   /** The exact RTM_NEWROUTE/RTM_DELROUTE request bytes (see encodeAddressRequest). */
   encodeRouteRequest(op: 'add' | 'delete', spec: RouteSpec): Buffer {
     this.#live()
-    return native.encodeRouteRequest(validateOp(op), this.#routeRequest(op, spec))
+    const checked = validateOp(op)
+    return native.encodeRouteRequest(checked, this.#routeRequest(checked, spec))
   }
 
   /** The exact RTM_NEWRULE/RTM_DELRULE request bytes (see encodeAddressRequest). */
   encodeRuleRequest(op: 'add' | 'delete', spec: RuleSpec): Buffer {
     this.#live()
-    return native.encodeRuleRequest(validateOp(op), validateRuleSpec(spec))
+    return native.encodeRuleRequest(validateOp(op), ruleFields(validateRuleSpec(spec)))
   }
 
   /** Closes the socket. Idempotent; any later call throws code 'ERR_SOCKET_CLOSED'. */
@@ -288,21 +301,22 @@ export class Netlink {
     this.#socket.close()
   }
 
-  #addressRequest(op: 'add' | 'replace' | 'delete', spec: unknown): NativeAddress {
+  #addressRequest(op: 'add' | 'replace' | 'delete', spec: unknown): AddressFields {
     // A replace carries the whole address, like an add.
     const { link, ...rest } = validateAddressSpec(spec, op === 'delete' ? 'delete' : 'add')
-    if (rest.label === undefined) return { ...rest, index: this.#index(link) }
+    if (rest.label === undefined) return addressFields(rest, this.#index(link))
     // iproute2's rule, kept so `ip addr` output stays readable: the label
     // names its interface ('eth0' or 'eth0:vip').
     const index = this.#index(link)
     const name = typeof link === 'string' ? link : kernelCall(() => describeLink(link), () => this.#socket.nameOf(index))
     if (!rest.label.startsWith(name)) invalidValue('label', rest.label, `must start with the interface name "${name}"`)
-    return { ...rest, index }
+    return addressFields(rest, index)
   }
 
-  #routeRequest(op: 'add' | 'delete', spec: unknown): NativeRoute {
-    const { link, ...rest } = validateRouteSpec(spec, validateOp(op))
-    return link === undefined ? rest : { ...rest, index: this.#index(link) }
+  #routeRequest(op: 'add' | 'delete', spec: unknown): RouteFields {
+    const checked = validateOp(op)
+    const { link, ...rest } = validateRouteSpec(spec, checked)
+    return routeFields(checked, rest, link === undefined ? undefined : this.#index(link))
   }
 }
 
@@ -313,7 +327,7 @@ function describeRoute(spec: RouteSpec): string {
   return `${text} table ${spec.table ?? 254}`
 }
 
-function describeRule(rule: { source?: string; sourceLength: number; table: number; priority: number }): string {
-  const from = rule.source === undefined ? 'all' : `${rule.source}/${rule.sourceLength}`
+function describeRule(rule: RuleFields): string {
+  const from = rule.source === null ? 'all' : `${rule.source}/${rule.sourceLength}`
   return `from ${from} lookup ${rule.table} priority ${rule.priority}`
 }
