@@ -11,7 +11,8 @@
 // holds, which the kernel releases with EOWNERDEAD at the very start of the
 // host's exit, well before the pipe's EOF. With the file-lock elector it also holds
 // a duplicate of the lock's file description (fd 3): the lock is released only
-// after the VIP is gone, so a takeover never overlaps.
+// after the VIP is gone, so a takeover never overlaps; and a follower's guard
+// waits for that lock itself and takes over the instant it gets it (LOCKWAIT).
 //
 // Protocol on stdin, one command per line, each prefixed by a sequence number
 // that the reply on stdout echoes ("<seq> OK" or "<seq> ERR <text>"):
@@ -35,7 +36,17 @@
 //                          (CLOCK_MONOTONIC ms; <sent>: one 1/0 per frame) or
 //                          "<seq> ERR TAKE <errno> <text>" with nothing left added
 //                          and the guard disarmed. <lifetime>: whole seconds or "inf".
-// Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>".
+//   <seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <poll-ms> <pid> <boot>  (issue 9 part A)
+//                          a follower's wait for the lock on fd 3 (lock_wait.h): on
+//                          getting it, the record decides (waitBeforeTakeover's rule,
+//                          lock_record.h); if it lets us lead, write "held until
+//                          now + lease <boot> <pid>", then TAKE with deadline − margin;
+//                          one "* LOCKED" line ends the wait (OnLockAcquired below).
+//                          Refused while armed; TAKECLEAR/TAKEADD/TAKEFRAME are refused
+//                          while it waits.
+//   <seq> LOCKCANCEL       end the wait; a "* LOCKED" line of it precedes this reply
+// Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>",
+// "* LOCKED <taken|failed|held|unrecorded|error> ...".
 // The guard ignores SIGINT/SIGTERM/SIGHUP (a Ctrl-C reaches the whole process
 // group; the host decides when to stop) and exits on EOF.
 //
