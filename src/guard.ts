@@ -39,6 +39,8 @@ export interface LockWaitTerms {
   marginMs: number
   /** The VIPs' kernel lifetime, whole seconds (finite: a file lock's lease always ends). */
   lifetimeS: number
+  /** The guard takes over only this long after its flock at most (ms): later, the lifetime would outlive the grant. */
+  addWithinMs: number
   /** Fallback interval between tries, ms (the elector's pollIntervalMs). */
   pollMs: number
   /** What the record names as holder: the host's pid and this boot's id (src/electors/lock-record.ts). */
@@ -300,12 +302,12 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
    * wait: cancel it first (lockCancel()).
    */
   async lockWait(terms: LockWaitTerms): Promise<boolean> {
-    const numbers = [terms.leaseMs, terms.marginMs, terms.pollMs]
+    const numbers = [terms.leaseMs, terms.marginMs, terms.addWithinMs, terms.pollMs]
     if (numbers.some((n) => !Number.isFinite(n)) || !Number.isInteger(terms.lifetimeS) || terms.lifetimeS < 1 || !Number.isInteger(terms.pid)) {
       throw new RangeError(`lock wait: bad terms ${JSON.stringify(terms)}`)
     }
     try {
-      await this.command(`LOCKWAIT ${terms.leaseMs.toFixed(3)} ${terms.marginMs.toFixed(3)} ${terms.lifetimeS} ${terms.pollMs.toFixed(3)} ${terms.pid} ${terms.boot}`)
+      await this.command(`LOCKWAIT ${terms.leaseMs.toFixed(3)} ${terms.marginMs.toFixed(3)} ${terms.lifetimeS} ${terms.addWithinMs.toFixed(3)} ${terms.pollMs.toFixed(3)} ${terms.pid} ${terms.boot}`)
       return true
     } catch (error) {
       if (/unknown command/.test((error as Error).message)) return false

@@ -20,7 +20,16 @@
 import type { LeaderElector } from './elector'
 import type { GuardLockWaitTerms } from './electors/file-lock'
 import type { GuardProcess, LockWaitResult, TakeOutcome } from './guard'
-import { lifetimeFor } from './kernel-lifetime'
+import { EXPIRY_LATENESS_MS, lifetimeFor } from './kernel-lifetime'
+
+/**
+ * How long after its flock the guard may still add the VIP with the lifetime
+ * chosen here, at least: the lifetime is chosen for a grant this much shorter
+ * than the lease, so a guard that lost the CPU for a while after the flock
+ * still adds an address the kernel deletes before the deadline. A guard later
+ * than the exact bound declines (nothing added) and this thread takes over.
+ */
+const ADD_BUDGET_MS = 50
 
 /** The elector side (FileLockElector implements it). */
 interface LockWaitElector {
@@ -85,9 +94,10 @@ export class LockTakeover<Plan> {
     if (!elector || this.wait || !guard.alive) return
     const terms = elector.deferToGuard(() => this.cancel())
     if (!terms) return
-    // The grant reaches acquisition + leaseMs and the lifetime is set at
-    // acquisition, so it is known now (acquire() computes the same).
-    const lifetimeS = lifetimeFor(terms.leaseMs, 0)
+    // The grant reaches acquisition + leaseMs, so the lifetime is known now
+    // (lifetimeFor as acquire() uses it), for an add at most ADD_BUDGET_MS
+    // after the flock; the guard checks the exact bound, addWithinMs.
+    const lifetimeS = lifetimeFor(terms.leaseMs - ADD_BUDGET_MS, 0)
     if (lifetimeS === 0 || !Number.isFinite(lifetimeS)) {
       elector.resumeFromGuard() // acquire() reports the lease as too short
       return
@@ -104,7 +114,8 @@ export class LockTakeover<Plan> {
     this.wait = wait
     let started = false
     try {
-      started = await guard.lockWait({ leaseMs: terms.leaseMs, marginMs, lifetimeS, pollMs: terms.pollIntervalMs, pid: terms.pid, boot: terms.boot })
+      const addWithinMs = terms.leaseMs - EXPIRY_LATENESS_MS - lifetimeS * 1000
+      started = await guard.lockWait({ leaseMs: terms.leaseMs, marginMs, lifetimeS, addWithinMs, pollMs: terms.pollIntervalMs, pid: terms.pid, boot: terms.boot })
     } catch (error) {
       this.hooks.log('warn', 'the guard cannot wait for the lock; this thread does', { error: (error as Error).message })
     }

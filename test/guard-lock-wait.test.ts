@@ -47,7 +47,7 @@ async function setup(t: Test): Promise<Setup> {
   const guard = await GuardProcess.start({ lockFd: ours.fd })
   t.teardown(() => guard.close())
   t.equal(await guard.setTakePlan(footprint.takeSteps(), []), true, 'the guard accepts the plan')
-  return { file, ours, other, guard, terms: { leaseMs: 4000, marginMs: 200, lifetimeS: 1, pollMs: 500, pid: 4242, boot } }
+  return { file, ours, other, guard, terms: { leaseMs: 4000, marginMs: 200, lifetimeS: 1, addWithinMs: 1000, pollMs: 500, pid: 4242, boot } }
 }
 
 t.test('a released record: the guard takes over the instant the holder unlocks; its refused add leaves it disarmed', async (t) => {
@@ -120,6 +120,18 @@ t.test('LOCKCANCEL ends the wait: the guard does not take a lock released afterw
   t.teardown(() => third.close())
   t.ok(third.tryLock(), 'anyone else can take the lock: the guard did not')
   t.equal(await s.guard.setTakePlan([], []), false, 'the plan can change again')
+})
+
+t.test('a guard later than addWithinMs after its flock adds nothing: declined, the host takes over with its own lifetime', async (t) => {
+  const s = await setup(t)
+  const locked = nextEvent<LockWaitResult>(s.guard, 'locked', 3000)
+  await s.guard.lockWait({ ...s.terms, addWithinMs: 0 }) // any time at all since the flock is too late
+  const result = await locked
+  t.equal(result.verdict, 'failed')
+  if (result.verdict === 'failed') {
+    t.equal(result.code, 'ERR_TAKE_DECLINED', 'declined: nothing tried')
+    t.match(result.message, /too late for the lifetime/)
+  }
 })
 
 t.test('the guard refuses terms it cannot honour', async (t) => {

@@ -36,11 +36,13 @@
 //                          (CLOCK_MONOTONIC ms; <sent>: one 1/0 per frame) or
 //                          "<seq> ERR TAKE <errno> <text>" with nothing left added
 //                          and the guard disarmed. <lifetime>: whole seconds or "inf".
-//   <seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <poll-ms> <pid> <boot>  (issue 9 part A)
-//                          a follower's wait for the lock on fd 3 (lock_wait.h): on
-//                          getting it, the record decides (waitBeforeTakeover's rule,
-//                          lock_record.h); if it lets us lead, write "held until
-//                          now + lease <boot> <pid>", then TAKE with deadline − margin;
+//   <seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <add-within-ms> <poll-ms> <pid> <boot>
+//                          (issue 9 part A) a follower's wait for the lock on fd 3
+//                          (lock_wait.h): on getting it, the record decides
+//                          (waitBeforeTakeover's rule, lock_record.h); if it lets us
+//                          lead, write "held until now + lease <boot> <pid>", then TAKE
+//                          with deadline − margin, unless more than <add-within-ms>
+//                          passed since the flock (the lifetime would not fit);
 //                          one "* LOCKED" line ends the wait (OnLockAcquired below).
 //                          Refused while armed; TAKECLEAR/TAKEADD/TAKEFRAME are refused
 //                          while it waits.
@@ -120,6 +122,7 @@ struct Guard {
     double lease_ms = 0;
     double margin_ms = 0;
     uint32_t lifetime = 0;
+    double add_within_ms = 0;
     long pid = 0;
     std::string boot;
   } lock_terms;
@@ -271,15 +274,16 @@ bool Take(Guard& guard, double deadline, uint32_t lifetime, std::string* result)
   return true;
 }
 
-// "<seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <poll-ms> <pid> <boot>"
+// "<seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <add-within-ms> <poll-ms> <pid> <boot>"
 void StartLockWait(Guard& guard, const std::string& seq, const std::string& argument) {
   char lifetime_text[16] = {0};
   char boot[72] = {0};
-  double lease_ms = 0, margin_ms = 0, poll_ms = 0;
+  double lease_ms = 0, margin_ms = 0, add_within_ms = 0, poll_ms = 0;
   long pid = 0;
   char extra = 0;
-  if (sscanf(argument.c_str(), "%lf %lf %15s %lf %ld %71s %c", &lease_ms, &margin_ms, lifetime_text, &poll_ms, &pid, boot, &extra) != 6 ||
-      !std::isfinite(lease_ms) || !std::isfinite(margin_ms) || !std::isfinite(poll_ms) || margin_ms < 0 || lease_ms <= margin_ms || poll_ms < 1 || pid < 0) {
+  if (sscanf(argument.c_str(), "%lf %lf %15s %lf %lf %ld %71s %c", &lease_ms, &margin_ms, lifetime_text, &add_within_ms, &poll_ms, &pid, boot, &extra) != 7 ||
+      !std::isfinite(lease_ms) || !std::isfinite(margin_ms) || !std::isfinite(poll_ms) || !std::isfinite(add_within_ms) || margin_ms < 0 ||
+      lease_ms <= margin_ms || add_within_ms < 0 || poll_ms < 1 || pid < 0) {
     return WriteLine(seq + " ERR bad lock wait terms");
   }
   Guard::LockTerms terms;
@@ -291,6 +295,7 @@ void StartLockWait(Guard& guard, const std::string& seq, const std::string& argu
   if (guard.lock_wait.active()) return WriteLine(seq + " ERR already waiting");
   terms.lease_ms = lease_ms;
   terms.margin_ms = margin_ms;
+  terms.add_within_ms = add_within_ms;
   terms.pid = pid;
   terms.boot = boot;
   std::string why;
@@ -334,7 +339,14 @@ void OnLockAcquired(Guard& guard) {
   char grant[32];
   snprintf(grant, sizeof(grant), "%.6f", deadline);
   std::string result;
-  const bool ok = Take(guard, deadline - terms.margin_ms, terms.lifetime, &result);
+  bool ok = false;
+  if (MonotonicMs() - acquired > terms.add_within_ms) {
+    // Preempted since the flock: the lifetime the host chose would let the
+    // VIP outlive the grant. Nothing added; the host takes over with its own.
+    result = "0 too late for the lifetime given";
+  } else {
+    ok = Take(guard, deadline - terms.margin_ms, terms.lifetime, &result);
+  }
   WriteLine(std::string("* LOCKED ") + (ok ? "taken " : "failed ") + at + " " + grant + " " + result);
 }
 
