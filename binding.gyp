@@ -43,6 +43,8 @@
       "sources": [
         "native/guard/guard.cc",
         "native/guard/take.cc",
+        "native/guard/lock_record.cc",
+        "native/guard/lock_wait.cc",
         "native/netns.cc",
         "native/netlink.cc",
         "native/nlsocket.cc"

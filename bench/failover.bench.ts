@@ -104,6 +104,55 @@ export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & 
   }
 }
 
+/** One round of the lock-wait A/B: which path the successor took and what it measured. */
+interface LockWaitRound extends Round {
+  mode: 'on' | 'off'
+  /** the product's leader event: elected (for the guard's lock wait: its flock) -> first frame sent */
+  takeoverMs: number
+  /** the same, step by step (the leader event's phases) */
+  phases: { armMs: number; footprintMs: number; firstFrameMs: number }
+  takenAtLock: boolean
+}
+
+/**
+ * The guard's lock wait (issue 9 part A) against the JS thread's own flock,
+ * in one run: the same two replicas, the successor of each round started
+ * with `--lock-wait on` or `off` in alternation (the killed replica comes
+ * back with the next round's setting), so both paths share the machine's
+ * state of the moment.
+ */
+export async function lockWaitAB(runs: number): Promise<LockWaitRound[]> {
+  const lab = new Lab()
+  const procs = new Map<LabHost, ReplicaProcess>()
+  const modeOf = (round: number): 'on' | 'off' => (round % 2 === 0 ? 'on' : 'off')
+  try {
+    const { replicas, worker } = switchedReplicas(lab, 2)
+    const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
+    const lock = path.join(tempDir('vip-bench-'), 'lock')
+    const start = async (host: LabHost, mode: 'on' | 'off') => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock, '--lock-wait', mode]))
+    for (const host of replicas) await start(host, modeOf(0))
+    const rounds: LockWaitRound[] = []
+    for (let i = 0; i < 2 * runs; i++) {
+      const leader = await waitFor('leader', () => replicas.find((h) => h.addresses('eth0').includes(`${VIP}/32`)), 5000)
+      const other = replicas.find((h) => h !== leader)!
+      const successor = procs.get(other)!
+      const seenBefore = successor.events.length
+      await sleep(150)
+      const round = await measure(worker, capture, other.mac('eth0'), () => procs.get(leader)!.kill('SIGKILL'), leader)
+      const took = await successor.waitFor('leader', 2000, () => true, seenBefore)
+      rounds.push({ ...round, mode: modeOf(i), takeoverMs: took.takeoverMs as number, phases: took.phases as LockWaitRound['phases'], takenAtLock: took.takenAtLock as boolean })
+      await procs.get(leader)!.exited()
+      await start(leader, modeOf(i + 1)) // the next round's successor
+      progress('lock wait A/B', i + 1, 2 * runs)
+    }
+    capture.close()
+    return rounds
+  } finally {
+    await Promise.all([...procs.values()].map((p) => p.stop()))
+    lab.destroy()
+  }
+}
+
 export function keepalivedConfigFile(dir: string, name: string, priority: number): string {
   const file = path.join(dir, `${name}.conf`)
   // Defaults everywhere except what a two-node VRRP pair must name, and
@@ -202,7 +251,22 @@ export async function failoverBench(runs = 20, keepalivedRuns = 5) {
   }
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv[2] === 'lock-wait') {
+  // node --import tsx bench/failover.bench.ts lock-wait [rounds of each path]
+  lockWaitAB(Number(process.argv[3] ?? 20)).then((rounds) => {
+    for (const mode of ['on', 'off'] as const) {
+      const mine = rounds.filter((r) => r.mode === mode)
+      const neigh = summary(mine.map((r) => r.neighMs))
+      const frame = summary(mine.map((r) => r.frameMs))
+      const took = summary(mine.map((r) => r.takeoverMs))
+      const atLock = mine.filter((r) => r.takenAtLock).length
+      const phase = (key: keyof LockWaitRound['phases']) => fmt(summary(mine.map((r) => r.phases[key])).median)
+      console.log(`lock wait ${mode} (n=${mine.length}, taken at the lock ${atLock}/${mine.length}): SIGKILL -> worker neigh has the new MAC median ${fmt(neigh.median)} (p90 ${fmt(neigh.p90)}); -> first GARP at the worker median ${fmt(frame.median)} (p90 ${fmt(frame.p90)}); elected -> first frame sent (leader event) median ${fmt(took.median)} (p90 ${fmt(took.p90)}); VIP left on killed replica ${mine.filter((r) => r.leftBehind).length}/${mine.length}`)
+      console.log(`  phases (medians): elected -> armed ${phase('armMs')}, -> footprint added ${phase('footprintMs')}, -> first frame ${phase('firstFrameMs')}`)
+    }
+    console.log(JSON.stringify(rounds.map((r) => ({ mode: r.mode, neighMs: +r.neighMs.toFixed(3), frameMs: +r.frameMs.toFixed(3), takeoverMs: +r.takeoverMs.toFixed(4), atLock: r.takenAtLock }))))
+  })
+} else if (require.main === module) {
   failoverBench(Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 5)).then((r) => {
     const line = (name: string, s: typeof r.vipAnnouncer) =>
       console.log(`${name}: SIGKILL -> new leader's GARP at worker median ${fmt(s.frame.median)} (p90 ${fmt(s.frame.p90)}); -> worker neigh shows new MAC median ${fmt(s.neigh.median)}; VIP left on killed replica ${s.leftBehind}/${s.runs}`)

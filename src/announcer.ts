@@ -12,6 +12,7 @@ import { Footprint, cleanStale, describeAddresses, foreignVips } from './footpri
 import { GuardProcess, createLifeline, type Lifeline, type TakeOutcome } from './guard'
 import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from './kernel-lifetime'
 import { log, silentLogger, type Logger } from './logger'
+import { LockTakeover } from './lock-takeover'
 import { LinkMonitor } from './net/monitor'
 import { Netlink } from './net/netlink'
 import { PacketSocket } from './net/packets'
@@ -53,6 +54,13 @@ export interface LeaderEvent {
    * plan, or one that declined).
    */
   takenBy: 'guard' | 'host'
+  /**
+   * True when the guard was waiting for the file lock and took over the
+   * instant it got it, before this thread heard of the election
+   * (FileLockElector's `guardLockWait`): `takeoverMs` then counts from the
+   * guard's flock.
+   */
+  takenAtLock: boolean
 }
 
 /**
@@ -282,12 +290,25 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private readonly onRenewed = (lease: Lease) => this.handleRenewed(lease)
   private readonly onDeposed = (reason: string) => this.handleDeposed(reason)
   private readonly onElectorError = (error: Error) => this.fail(error)
+  /** The follower's guard waiting for the file lock (src/lock-takeover.ts). */
+  private readonly lockTakeover: LockTakeover<TakePlan>
 
   constructor(options: VipAnnouncerOptions) {
     super()
     this.options = resolveOptions(options)
     this.logger = options.logger ?? silentLogger
     this.elector = this.options.elector
+    this.lockTakeover = new LockTakeover<TakePlan>(this.elector, {
+      log: (level, message, fields) => log(this.logger, level, message, fields),
+      // The guard died between getting the lock and reporting its takeover: remove what it may have added.
+      abandoned: () => {
+        try {
+          this.footprint?.remove()
+        } catch (error) {
+          this.fail(error)
+        }
+      },
+    })
     const timing = this.elector.timing
     const problem = timing && timingProblem(timing)
     if (problem) {
@@ -450,6 +471,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
     this.campaigning = true
     await this.startElector()
+    this.lockWaitSoon()
     log(this.logger, 'info', 'campaigning', { event: 'started', vips: this.vips, interface: this.options.interface })
   }
 
@@ -476,6 +498,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const why = this.cannotHold()
     if (why !== undefined) {
       if (!this.campaigning || this.holding) return
+      // The guard must not take over while we step back (ending its wait may make us leader).
+      await this.lockTakeover.cancel()
+      if (!this.campaigning || this.holding) return
       this.campaigning = false
       log(this.logger, 'warn', 'stepping back: not campaigning while the VIP cannot be held here', { event: 'stepped-back', why })
       try {
@@ -488,6 +513,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       log(this.logger, 'info', 'campaigning again', { event: 'campaigning' })
       try {
         await this.startElector()
+        this.lockWaitSoon()
       } catch (error) {
         // Reported; the next change of the interface or of the foreign VIPs tries again.
         this.campaigning = false
@@ -541,6 +567,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private async teachGuard(): Promise<void> {
     const guard = this.guard!
     const footprint = this.footprint!
+    // The plan cannot change under the guard's lock wait; one is started again below.
+    await this.lockTakeover.cancel()
     this.takePlan = undefined
     await guard.setActions(footprint.fenceRequests())
     if (!this.packets || !this.link) return
@@ -569,6 +597,21 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // Only the plan for the footprint and guard of now: an attach or a guard
     // restart while this was in flight has taught (or will teach) another.
     if (accepted && this.footprint === footprint && this.guard === guard) this.takePlan = { footprint, guard, mac, vips }
+    this.lockWaitSoon()
+  }
+
+  /**
+   * Queues a step that lets the guard wait for the file lock and take over
+   * the instant it gets it (src/lock-takeover.ts), when this replica is a
+   * follower that could take the VIP through the guard's plan right now.
+   */
+  private lockWaitSoon(): void {
+    this.enqueue(async () => {
+      const plan = this.takePlan
+      if (this.stateValue !== 'follower' || !this.campaigning || this.holding || this.yielded || this.lockTakeover.waiting) return
+      if (!plan || !this.link || plan.footprint !== this.footprint || plan.guard !== this.guard || this.foreign.length > 0 || this.footprint.avoiding) return
+      await this.lockTakeover.start(plan.guard, plan, this.options.fenceMarginMs)
+    })
   }
 
   /** The interface exists (now): bind the packet socket and teach the guard the removal. */
@@ -644,6 +687,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.startupElection = this.electorStarting
     this.electedAt = monotonicNow()
     log(this.logger, 'info', 'elected', { event: 'elected', leaseMs: Number.isFinite(lease.deadline) ? Math.round(lease.deadline - monotonicNow()) : 'unlimited' })
+    // Elected through the guard's lock wait: the election is the guard's
+    // instant, and if it took over, the footprint is on the host already.
+    const byGuard = this.lockTakeover.adopted()
+    if (byGuard) {
+      this.electedAt = byGuard.acquiredAt
+      this.tookOnce = true
+      if (byGuard.outcome && this.link) return this.becameLeaderByGuard(byGuard.plan, byGuard.outcome, this.link, lease, byGuard.acquiredAt, byGuard.lifetimeS, true)
+    }
     this.enqueue(() => this.acquire('elected'))
   }
 
@@ -801,7 +852,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   /** Bookkeeping after the guard took over: the footprint is on the host, the first burst sent. */
-  private becameLeaderByGuard(plan: TakePlan, outcome: TakeOutcome, link: LinkInfo, lease: Lease, now: number, lifetime: number): void {
+  private becameLeaderByGuard(plan: TakePlan, outcome: TakeOutcome, link: LinkInfo, lease: Lease, now: number, lifetime: number, atLock = false): void {
     // Whatever happened while the guard worked (deposed, stop()), the
     // footprint is on the host now: holding, so the release queued behind
     // this step removes it.
@@ -838,16 +889,16 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (macNow !== plan.mac) this.enqueue(() => (this.footprint && this.guard ? this.teachGuard() : undefined))
     const announcedAt = outcome.firstFrameAt ?? outcome.addedAt
     const phases: TakeoverPhases = { armMs: outcome.armedAt - this.electedAt, footprintMs: outcome.addedAt - outcome.armedAt, firstFrameMs: announcedAt - outcome.addedAt }
-    this.reportLeader(link, lease, announcedAt - this.electedAt, phases, 'guard')
+    this.reportLeader(link, lease, announcedAt - this.electedAt, phases, 'guard', atLock)
   }
 
-  private reportLeader(link: LinkInfo, lease: Lease, takeoverMs: number, phases: TakeoverPhases, takenBy: 'guard' | 'host'): void {
+  private reportLeader(link: LinkInfo, lease: Lease, takeoverMs: number, phases: TakeoverPhases, takenBy: 'guard' | 'host', takenAtLock = false): void {
     this.watchForConflicts()
     this.stats.lastTakeoverMs = takeoverMs
     this.refreshFailure = undefined
     const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))]))
-    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: link.name, takeoverMs: Number(takeoverMs.toFixed(3)), ...rounded, takenBy })
-    this.emit('leader', { vips: this.vips, interface: link.name, deadline: lease.deadline, takeoverMs, phases, takenBy })
+    log(this.logger, 'info', 'leader: VIP configured and announced', { event: 'leader', vips: this.vips, interface: link.name, takeoverMs: Number(takeoverMs.toFixed(3)), ...rounded, takenBy, takenAtLock })
+    this.emit('leader', { vips: this.vips, interface: link.name, deadline: lease.deadline, takeoverMs, phases, takenBy, takenAtLock })
   }
 
   private async release(reason: string): Promise<void> {
@@ -877,6 +928,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
     // A leader that kept its VIP beside a foreign one steps back now.
     await this.syncCampaign()
+    this.lockWaitSoon()
   }
 
   /**
@@ -1084,6 +1136,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private async linkGone(): Promise<void> {
     const name = this.options.interface
     log(this.logger, 'warn', 'interface removed; waiting for it to return', { interface: name })
+    await this.lockTakeover.cancel()
     // Its addresses and routes went with it; rules stay and are removed by release.
     await this.release('interface removed')
     this.link = undefined
@@ -1290,6 +1343,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.stateValue === 'stopped') return
     this.stateValue = 'stopping'
     this.campaignWanted = false
+    // The guard's lock wait ends first; a takeover it made meanwhile is held now and released below.
+    await this.lockTakeover.cancel()
     // Let any transition in flight finish, then remove the footprint before
     // releasing leadership: the next leader never overlaps with us.
     await this.queue
@@ -1381,5 +1436,5 @@ function leaseProblem(lease: Lease | undefined): string | undefined {
 // (so acquire() returns at once), no lease (no timer armed), a silent logger
 // and a queue that drops what it is given (so nothing is acquired).
 function rehearsalReceiver(): VipAnnouncer {
-  return { holding: true, lease: undefined, deadlineTimer: undefined, expiry: Infinity, logger: silentLogger, electedAt: 0, enqueue() {} } as unknown as VipAnnouncer
+  return { holding: true, lease: undefined, deadlineTimer: undefined, expiry: Infinity, logger: silentLogger, electedAt: 0, enqueue() {}, lockTakeover: { adopted: () => undefined } } as unknown as VipAnnouncer
 }

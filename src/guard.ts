@@ -27,7 +27,44 @@ export type GuardEvents = {
   exit: (code: number | null, signal: NodeJS.Signals | null) => void
   /** Anything the guard wrote to stderr, line by line. */
   log: (line: string) => void
+  /** The lock wait (lockWait()) ended: how, see LockWaitResult. */
+  locked: (result: LockWaitResult) => void
 }
+
+/** The terms of a lock wait (GuardProcess.lockWait): the elector's grant and the takeover's. */
+export interface LockWaitTerms {
+  /** The grant the guard records on getting the lock: deadline = then + leaseMs. */
+  leaseMs: number
+  /** The guard arms deadline − marginMs (the announcer's fenceMarginMs). */
+  marginMs: number
+  /** The VIPs' kernel lifetime, whole seconds (finite: a file lock's lease always ends). */
+  lifetimeS: number
+  /** The guard takes over only this long after its flock at most (ms): later, the lifetime would outlive the grant. */
+  addWithinMs: number
+  /** Fallback interval between tries, ms (the elector's pollIntervalMs). */
+  pollMs: number
+  /** What the record names as holder: the host's pid and this boot's id (src/electors/lock-record.ts). */
+  pid: number
+  boot: string
+}
+
+/**
+ * How a lock wait ended. 'taken' and 'failed': the guard got the lock and
+ * wrote the grant `deadline` into the record; 'taken' then the takeover
+ * succeeded (`outcome`), 'failed' TAKE refused (`code`, `errno`, `message` as
+ * take()'s rejections) with nothing added and the guard disarmed. 'held': it
+ * got the lock but the record says a dead holder's VIP may be configured
+ * until `until`: it did nothing else. 'unrecorded': it got the lock but could
+ * not write the record: it did nothing else. 'error': flock failed otherwise
+ * than "busy"; the guard does not hold it. In every case but 'error' the
+ * lock is held by the shared open file description.
+ */
+export type LockWaitResult =
+  | { verdict: 'taken'; acquiredAt: number; deadline: number; outcome: TakeOutcome }
+  | { verdict: 'failed'; acquiredAt: number; deadline: number; code: string; errno: number; message: string }
+  | { verdict: 'held'; acquiredAt: number; until: number }
+  | { verdict: 'unrecorded'; acquiredAt: number; errno: number }
+  | { verdict: 'error'; errno: number; message: string }
 
 export interface GuardOptions {
   /** Network namespace path the guard enters at start. */
@@ -65,6 +102,42 @@ function badDeadline(deadline: unknown): RangeError {
 function errnoName(errno: number): string {
   for (const [name, value] of Object.entries(constants.errno)) if (value === errno) return name
   return `ERRNO_${errno}`
+}
+
+/** A TAKE success: "<armed> <added> <first-frame|-> <sent|->". */
+function parseTakeOutcome(fields: string[]): TakeOutcome {
+  const [armedAt, addedAt, first, sent] = fields
+  return {
+    armedAt: Number(armedAt),
+    addedAt: Number(addedAt),
+    ...(first !== '-' ? { firstFrameAt: Number(first) } : {}),
+    sent: sent === '-' || sent === undefined ? [] : [...sent].map((c) => c === '1'),
+  }
+}
+
+/** The code take() gives a refusal with this errno: declined (0, EEXIST: the host's path may try) or the errno's name. */
+function takeFailureCode(errno: number): string {
+  return errno === 0 || errno === constants.errno.EEXIST ? 'ERR_TAKE_DECLINED' : errnoName(errno)
+}
+
+/** The rest of a "* LOCKED <verdict> ..." line (guard.cc: OnLockAcquired). */
+function parseLocked(text: string): LockWaitResult {
+  const [verdict, ...fields] = text.split(' ')
+  const acquiredAt = Number(fields[0])
+  switch (verdict) {
+    case 'taken':
+      return { verdict, acquiredAt, deadline: Number(fields[1]), outcome: parseTakeOutcome(fields.slice(2)) }
+    case 'failed': {
+      const errno = Number(fields[2])
+      return { verdict, acquiredAt, deadline: Number(fields[1]), errno, code: takeFailureCode(errno), message: `guard takeover: ${fields.slice(3).join(' ')}` }
+    }
+    case 'held':
+      return { verdict, acquiredAt, until: Number(fields[1]) }
+    case 'unrecorded':
+      return { verdict, acquiredAt, errno: Number(fields[1]) }
+    default:
+      return { verdict: 'error', errno: Number(fields[0]), message: fields.slice(1).join(' ') || text }
+  }
 }
 
 function fileId(fd: number): string {
@@ -216,16 +289,38 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
       const match = /^guard refused command: TAKE (\d+) (.*)$/.exec((error as Error).message)
       if (!match) throw error
       const errno = Number(match[1])
-      const name = errno === 0 || errno === constants.errno.EEXIST ? 'ERR_TAKE_DECLINED' : errnoName(errno)
-      throw Object.assign(new Error(`guard takeover: ${match[2]}`), { code: name, errno })
+      throw Object.assign(new Error(`guard takeover: ${match[2]}`), { code: takeFailureCode(errno), errno })
     }
-    const [armedAt, addedAt, first, sent] = reply.split(' ')
-    return {
-      armedAt: Number(armedAt),
-      addedAt: Number(addedAt),
-      ...(first !== '-' ? { firstFrameAt: Number(first) } : {}),
-      sent: sent === '-' || sent === undefined ? [] : [...sent].map((c) => c === '1'),
+    return parseTakeOutcome(reply.split(' '))
+  }
+
+  /**
+   * Has the guard wait for the file lock on the lock fd it shares with the
+   * elector and take over the instant it gets it (see LockWaitResult and the
+   * 'locked' event, which ends the wait). Resolves false when this guard does
+   * not know LOCKWAIT (an older build). The plan cannot change during the
+   * wait: cancel it first (lockCancel()).
+   */
+  async lockWait(terms: LockWaitTerms): Promise<boolean> {
+    const numbers = [terms.leaseMs, terms.marginMs, terms.addWithinMs, terms.pollMs]
+    if (numbers.some((n) => !Number.isFinite(n)) || !Number.isInteger(terms.lifetimeS) || terms.lifetimeS < 1 || !Number.isInteger(terms.pid)) {
+      throw new RangeError(`lock wait: bad terms ${JSON.stringify(terms)}`)
     }
+    try {
+      await this.command(`LOCKWAIT ${terms.leaseMs.toFixed(3)} ${terms.marginMs.toFixed(3)} ${terms.lifetimeS} ${terms.addWithinMs.toFixed(3)} ${terms.pollMs.toFixed(3)} ${terms.pid} ${terms.boot}`)
+      return true
+    } catch (error) {
+      if (/unknown command/.test((error as Error).message)) return false
+      throw error
+    }
+  }
+
+  /**
+   * Ends a lock wait, if any. A 'locked' event of that wait, if it ended by
+   * itself before, is emitted before this resolves.
+   */
+  lockCancel(): Promise<void> {
+    return this.command('LOCKCANCEL').then(() => {})
   }
 
   /** Replaces the list of requests to replay when fencing. */
@@ -369,6 +464,10 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     if (line.startsWith('* FENCED ')) {
       const [, , reason, ok, failed] = line.split(' ')
       this.emit('fenced', reason, Number(ok), Number(failed))
+      return
+    }
+    if (line.startsWith('* LOCKED ')) {
+      this.emit('locked', parseLocked(line.slice('* LOCKED '.length)))
       return
     }
     const [seqText, status, ...rest] = line.split(' ')

@@ -11,7 +11,8 @@
 // holds, which the kernel releases with EOWNERDEAD at the very start of the
 // host's exit, well before the pipe's EOF. With the file-lock elector it also holds
 // a duplicate of the lock's file description (fd 3): the lock is released only
-// after the VIP is gone, so a takeover never overlaps.
+// after the VIP is gone, so a takeover never overlaps; and a follower's guard
+// waits for that lock itself and takes over the instant it gets it (LOCKWAIT).
 //
 // Protocol on stdin, one command per line, each prefixed by a sequence number
 // that the reply on stdout echoes ("<seq> OK" or "<seq> ERR <text>"):
@@ -35,7 +36,19 @@
 //                          (CLOCK_MONOTONIC ms; <sent>: one 1/0 per frame) or
 //                          "<seq> ERR TAKE <errno> <text>" with nothing left added
 //                          and the guard disarmed. <lifetime>: whole seconds or "inf".
-// Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>".
+//   <seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <add-within-ms> <poll-ms> <pid> <boot>
+//                          (issue 9 part A) a follower's wait for the lock on fd 3
+//                          (lock_wait.h): on getting it, the record decides
+//                          (waitBeforeTakeover's rule, lock_record.h); if it lets us
+//                          lead, write "held until now + lease <boot> <pid>", then TAKE
+//                          with deadline − margin, unless more than <add-within-ms>
+//                          passed since the flock (the lifetime would not fit);
+//                          one "* LOCKED" line ends the wait (OnLockAcquired below).
+//                          Refused while armed; TAKECLEAR/TAKEADD/TAKEFRAME are refused
+//                          while it waits.
+//   <seq> LOCKCANCEL       end the wait; a "* LOCKED" line of it precedes this reply
+// Unsolicited lines start with "*": "* READY <pid>", "* FENCED <reason> <ok> <failed>",
+// "* LOCKED <taken|failed|held|unrecorded|error> ...".
 // The guard ignores SIGINT/SIGTERM/SIGHUP (a Ctrl-C reaches the whole process
 // group; the host decides when to stop) and exits on EOF.
 //
@@ -67,6 +80,8 @@
 
 #include "../netns.h"
 #include "../nlsocket.h"
+#include "lock_record.h"
+#include "lock_wait.h"
 #include "take.h"
 
 namespace {
@@ -100,6 +115,17 @@ struct Guard {
   bool has_lock_fd = false;
   std::vector<uint8_t> release_record;
   vip::guard::TakePlan take;  // what TAKE adds and sends
+  // LOCKWAIT: waiting for the lock on fd 3, and the terms of the takeover
+  // that follows (lock_wait.h). The plan cannot change while it waits.
+  vip::guard::LockWait lock_wait;
+  struct LockTerms {
+    double lease_ms = 0;
+    double margin_ms = 0;
+    uint32_t lifetime = 0;
+    double add_within_ms = 0;
+    long pid = 0;
+    std::string boot;
+  } lock_terms;
   std::string input;        // the line read so far (at most kMaxLine bytes)
   bool discarding = false;  // inside a line longer than kMaxLine: skipping to its newline
   std::string long_seq;     // the sequence number of that line, for the reply
@@ -216,6 +242,128 @@ void Fence(Guard& guard, const char* reason) {
   WriteLine(std::string("* FENCED ") + reason + " " + std::to_string(ok) + " " + std::to_string(failed));
 }
 
+// TAKE: arm, add the plan's steps (all or nothing), send the frames. True
+// with "<armed> <added> <first-frame|-> <sent>" in *result; false with
+// "<errno> <text>" (0: declined, nothing tried), nothing left added and the
+// guard disarmed.
+bool Take(Guard& guard, double deadline, uint32_t lifetime, std::string* result) {
+  if (guard.take.Empty()) {
+    *result = "0 no takeover plan";
+    return false;
+  }
+  if (guard.armed || deadline - MonotonicMs() <= 0) {
+    // Armed: a takeover on top of a held footprint is the host's mistake;
+    // past: ARM would fence at once. Either way nothing is added.
+    *result = std::string("0 ") + (guard.armed ? "already armed" : "deadline passed");
+    return false;
+  }
+  // Break before make, as ARM then the host's adds: the deadline holds
+  // before the first address exists.
+  guard.deadline_ms = deadline;
+  guard.armed = true;
+  vip::guard::TakeOutcome outcome = guard.take.Run(guard.netlink, lifetime, MonotonicMs);
+  if (!outcome.ok) {
+    guard.armed = false;  // as the host's disarm after a failed add
+    *result = std::to_string(outcome.err) + " " + outcome.message;
+    return false;
+  }
+  char times[96];
+  snprintf(times, sizeof(times), "%.6f %.6f ", outcome.armed_at, outcome.added_at);
+  std::string first = outcome.first_frame_at > 0 ? std::to_string(outcome.first_frame_at) : "-";
+  *result = times + first + " " + (outcome.sent.empty() ? "-" : outcome.sent);
+  return true;
+}
+
+// "<seq> LOCKWAIT <lease-ms> <margin-ms> <lifetime> <add-within-ms> <poll-ms> <pid> <boot>"
+void StartLockWait(Guard& guard, const std::string& seq, const std::string& argument) {
+  char lifetime_text[16] = {0};
+  char boot[72] = {0};
+  double lease_ms = 0, margin_ms = 0, add_within_ms = 0, poll_ms = 0;
+  long pid = 0;
+  char extra = 0;
+  if (sscanf(argument.c_str(), "%lf %lf %15s %lf %lf %ld %71s %c", &lease_ms, &margin_ms, lifetime_text, &add_within_ms, &poll_ms, &pid, boot, &extra) != 7 ||
+      !std::isfinite(lease_ms) || !std::isfinite(margin_ms) || !std::isfinite(poll_ms) || !std::isfinite(add_within_ms) || margin_ms < 0 ||
+      lease_ms <= margin_ms || add_within_ms < 0 || poll_ms < 1 || pid < 0) {
+    return WriteLine(seq + " ERR bad lock wait terms");
+  }
+  Guard::LockTerms terms;
+  if (!vip::guard::ParseLifetime(lifetime_text, &terms.lifetime) || terms.lifetime == vip::guard::kForever) return WriteLine(seq + " ERR bad lifetime");
+  if (!vip::guard::ValidBootId(boot)) return WriteLine(seq + " ERR bad boot id");
+  if (!guard.has_lock_fd) return WriteLine(seq + " ERR no lock fd");
+  if (guard.armed) return WriteLine(seq + " ERR armed: a leader does not wait for the lock");
+  if (guard.take.Empty()) return WriteLine(seq + " ERR no takeover plan");
+  if (guard.lock_wait.active()) return WriteLine(seq + " ERR already waiting");
+  terms.lease_ms = lease_ms;
+  terms.margin_ms = margin_ms;
+  terms.add_within_ms = add_within_ms;
+  terms.pid = pid;
+  terms.boot = boot;
+  std::string why;
+  if (!guard.lock_wait.Start(kLockFd, poll_ms, MonotonicMs(), &why)) return WriteLine(seq + " ERR " + why);
+  guard.lock_terms = terms;
+  WriteLine(seq + " OK");
+}
+
+// The wait got the lock on fd 3: the elector's description holds it now.
+// Decide as the elector's attempt() would (waitBeforeTakeover on the record),
+// record the grant, take over, report. Every outcome leaves the lock held:
+// the host's elector adopts it, or judges it again itself.
+//   * LOCKED taken <acquired> <deadline> <armed> <added> <first|-> <sent|->
+//   * LOCKED failed <acquired> <deadline> <errno> <text>   recorded; TAKE refused (nothing added, disarmed)
+//   * LOCKED held <acquired> <until>          a dead holder's VIP may be there until then: not taken
+//   * LOCKED unrecorded <acquired> <errno>    the record could not be written: not taken
+void OnLockAcquired(Guard& guard) {
+  // Read before anything else, as the elector: the lease counts from when we knew we held it.
+  const double acquired = MonotonicMs();
+  char at[32];
+  snprintf(at, sizeof(at), "%.6f", acquired);
+  const Guard::LockTerms& terms = guard.lock_terms;
+  uint8_t bytes[vip::guard::kRecordBytes];
+  ssize_t n = pread(kLockFd, bytes, sizeof(bytes), 0);
+  vip::guard::LockRecord record = vip::guard::DecodeLockRecord(bytes, n > 0 ? static_cast<size_t>(n) : 0);
+  if (vip::guard::WaitBeforeTakeover(record, terms.boot, acquired) > 0) {
+    char until[32];
+    snprintf(until, sizeof(until), "%.6f", record.until);
+    return WriteLine(std::string("* LOCKED held ") + at + " " + until);
+  }
+  // The elector's grant: deadline = now + leaseMs, in the file before the
+  // VIP exists. The guard writes it only here, while the host's elector
+  // waits (deferred); from 'elected' on, the elector writes every renewal.
+  const double deadline = acquired + terms.lease_ms;
+  const std::string held = vip::guard::EncodeHeldRecord(deadline, terms.boot, terms.pid);
+  ssize_t written = held.empty() ? -1 : pwrite(kLockFd, held.data(), held.size(), 0);
+  if (written != static_cast<ssize_t>(held.size())) {
+    int err = written < 0 && !held.empty() ? errno : EIO;
+    return WriteLine(std::string("* LOCKED unrecorded ") + at + " " + std::to_string(err));
+  }
+  char grant[32];
+  snprintf(grant, sizeof(grant), "%.6f", deadline);
+  std::string result;
+  bool ok = false;
+  if (MonotonicMs() - acquired > terms.add_within_ms) {
+    // Preempted since the flock: the lifetime the host chose would let the
+    // VIP outlive the grant. Nothing added; the host takes over with its own.
+    result = "0 too late for the lifetime given";
+  } else {
+    ok = Take(guard, deadline - terms.margin_ms, terms.lifetime, &result);
+  }
+  WriteLine(std::string("* LOCKED ") + (ok ? "taken " : "failed ") + at + " " + grant + " " + result);
+}
+
+// One step of the lock wait after poll (or a command): takes over when it got the lock.
+void StepLockWait(Guard& guard, bool readable) {
+  if (!guard.lock_wait.active()) return;
+  int err = 0;
+  switch (guard.lock_wait.Step(readable, MonotonicMs(), &err)) {
+    case vip::guard::LockWait::kAcquired:
+      return OnLockAcquired(guard);
+    case vip::guard::LockWait::kFailed:
+      return WriteLine(std::string("* LOCKED error ") + std::to_string(err) + " " + strerror(err));
+    case vip::guard::LockWait::kWaiting:
+      return;
+  }
+}
+
 void HandleLine(Guard& guard, const std::string& line) {
   size_t space = line.find(' ');
   std::string seq = SequenceOf(line.substr(0, space));
@@ -245,6 +393,9 @@ void HandleLine(Guard& guard, const std::string& line) {
     guard.armed = false;
   } else if (command == "FENCE") {
     Fence(guard, "requested");
+  } else if ((command == "TAKECLEAR" || command == "TAKEADD" || command == "TAKEFRAME") && guard.lock_wait.active()) {
+    // The takeover at the lock may happen between any two lines: never with half a plan.
+    return WriteLine(seq + " ERR lock wait in progress (LOCKCANCEL first)");
   } else if (command == "TAKECLEAR") {
     guard.take.Clear();
   } else if (command == "TAKEADD") {
@@ -273,25 +424,13 @@ void HandleLine(Guard& guard, const std::string& line) {
     if (split == std::string::npos || end != argument.c_str() + split || !std::isfinite(deadline)) return WriteLine(seq + " ERR bad deadline");
     uint32_t lifetime = 0;
     if (!vip::guard::ParseLifetime(argument.substr(split + 1), &lifetime)) return WriteLine(seq + " ERR bad lifetime");
-    if (guard.take.Empty()) return WriteLine(seq + " ERR TAKE 0 no takeover plan");
-    if (guard.armed || deadline - MonotonicMs() <= 0) {
-      // Armed: a takeover on top of a held footprint is the host's mistake;
-      // past: ARM would fence at once. Either way nothing is added.
-      return WriteLine(seq + " ERR TAKE 0 " + (guard.armed ? "already armed" : "deadline passed"));
-    }
-    // Break before make, as ARM then the host's adds: the deadline holds
-    // before the first address exists.
-    guard.deadline_ms = deadline;
-    guard.armed = true;
-    vip::guard::TakeOutcome outcome = guard.take.Run(guard.netlink, lifetime, MonotonicMs);
-    if (!outcome.ok) {
-      guard.armed = false;  // as the host's disarm after a failed add
-      return WriteLine(seq + " ERR TAKE " + std::to_string(outcome.err) + " " + outcome.message);
-    }
-    char reply[160];
-    snprintf(reply, sizeof(reply), " OK %.6f %.6f ", outcome.armed_at, outcome.added_at);
-    std::string first = outcome.first_frame_at > 0 ? std::to_string(outcome.first_frame_at) : "-";
-    return WriteLine(seq + reply + first + " " + (outcome.sent.empty() ? "-" : outcome.sent));
+    std::string result;
+    return WriteLine(seq + (Take(guard, deadline, lifetime, &result) ? " OK " : " ERR TAKE ") + result);
+  } else if (command == "LOCKWAIT") {
+    return StartLockWait(guard, seq, argument);
+  } else if (command == "LOCKCANCEL") {
+    // Any "* LOCKED" line of the wait was written before this reply.
+    guard.lock_wait.Cancel();
   } else if (command == "PING") {
     // nothing: the OK is the answer
   } else {
@@ -397,16 +536,22 @@ int main(int argc, char** argv) {
       // not overflow poll's int timeout.
       timeout = left > 60000 ? 60000 : static_cast<int>(std::ceil(left));
     }
-    pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLOUT, 0}};
+    // A lock wait's next try (a retry after an event, the fallback poll) may be due sooner.
+    const int lock_timeout = guard.lock_wait.TimeoutMs(MonotonicMs());
+    if (lock_timeout >= 0 && (timeout < 0 || lock_timeout < timeout)) timeout = lock_timeout;
+    pollfd fds[4] = {{STDIN_FILENO, POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLOUT, 0}, {guard.lock_wait.fd(), POLLIN, 0}};
     if (host_died_fd >= 0) fds[1].fd = host_died_fd;
     // Only a non-blocking stdout keeps replies pending; poll for room then.
     if (!output.pending.empty() && !output.dead) fds[2].fd = STDOUT_FILENO;
-    int ready = poll(fds, 3, timeout);
+    int ready = poll(fds, 4, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (ready == 0) continue;  // deadline check at the top of the loop
+    if (ready == 0) {
+      StepLockWait(guard, false);  // a retry or the fallback poll is due
+      continue;                    // deadline check at the top of the loop
+    }
     if (fds[1].revents & POLLIN) {
       uint64_t value = 0;
       if (read(host_died_fd, &value, sizeof(value)) == sizeof(value) && value == 1) break;  // host died
@@ -420,14 +565,20 @@ int main(int argc, char** argv) {
     } else if (fds[2].revents & POLLOUT) {
       FlushOutput();
     }
-    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    ssize_t n = read(STDIN_FILENO, buffer, sizeof(buffer));
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) break;  // EOF: the host is gone (or closed us)
-    // The deadline first: a frozen host that wakes up and writes late (or
-    // anything else written to the pipe) can't delay the fence.
-    FenceIfDue(guard);
-    Consume(guard, buffer, static_cast<size_t>(n));
+    // Commands first: a LOCKCANCEL that is waiting in the pipe ends the wait
+    // before the lock is tried again.
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(STDIN_FILENO, buffer, sizeof(buffer));
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;  // EOF: the host is gone (or closed us)
+      if (n > 0) {
+        // The deadline first: a frozen host that wakes up and writes late (or
+        // anything else written to the pipe) can't delay the fence.
+        FenceIfDue(guard);
+        Consume(guard, buffer, static_cast<size_t>(n));
+      }
+    }
+    // The lock wait: an inotify event, a due retry, or the try right after LOCKWAIT.
+    StepLockWait(guard, (fds[3].revents & POLLIN) != 0);
   }
   if (guard.armed) Fence(guard, "host-exit");
   return 0;

@@ -36,6 +36,25 @@ export interface FileLockElectorOptions {
    * releases the watch cannot see (a lock file on a filesystem without inotify).
    */
   pollIntervalMs?: number
+  /**
+   * Let the announcer's guard process wait for the lock while this replica
+   * is a follower, and take over the instant it gets it (default true): the
+   * guard shares this elector's open file description, so its flock is ours;
+   * it records the grant, adds the VIP and sends the first announcements
+   * without waiting for this thread, which then learns it leads ('elected').
+   * false: this thread tries the lock, as an elector without a guard does.
+   * See docs/electors.md.
+   */
+  guardLockWait?: boolean
+}
+
+/** What the guard needs to wait for the lock on this elector's behalf (FileLockElector.deferToGuard). */
+export interface GuardLockWaitTerms {
+  leaseMs: number
+  pollIntervalMs: number
+  /** The holder the record names: this process, this boot. */
+  pid: number
+  boot: string
 }
 
 /** 'claiming': we hold the lock but wait out a dead holder's recorded deadline. */
@@ -96,8 +115,12 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   readonly renewIntervalMs: number
   /** Fallback retry interval while waiting for the lock, ms (default applied). */
   readonly pollIntervalMs: number
+  /** Whether the announcer's guard may wait for the lock (default applied). */
+  readonly guardLockWait: boolean
 
   private lock?: FileLock
+  /** While the guard waits for the lock for us: how to end that wait (deferToGuard). */
+  private deferred?: () => Promise<void>
   private state: State = 'idle'
   private failure?: Error
   private closed = false
@@ -112,7 +135,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   constructor(options: FileLockElectorOptions) {
     super()
     if (options === null || typeof options !== 'object') throw new TypeError('options: expected an object')
-    const { path, leaseMs = 4000, pollIntervalMs = 500 } = options
+    const { path, leaseMs = 4000, pollIntervalMs = 500, guardLockWait = true } = options
     if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
       throw new TypeError(`path: expected a non-empty file path, got ${JSON.stringify(path)}`)
     }
@@ -123,6 +146,8 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       throw new RangeError(`renewIntervalMs: must be shorter than leaseMs (${leaseMs}), got ${renewIntervalMs}`)
     }
     positive('pollIntervalMs', pollIntervalMs)
+    if (typeof guardLockWait !== 'boolean') throw new TypeError(`guardLockWait: expected a boolean, got ${String(guardLockWait)}`)
+    this.guardLockWait = guardLockWait
     this.path = path
     this.leaseMs = leaseMs
     this.renewIntervalMs = renewIntervalMs
@@ -172,6 +197,11 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
    */
   async stop(): Promise<void> {
     if (this.state === 'idle') return
+    // The guard must stop trying the lock before we unlock it: it would take
+    // over on a lock nobody holds any more. Ending its wait may make us leader.
+    if (this.deferred) await this.deferred()
+    this.deferred = undefined
+    if ((this.state as State) === 'idle') return
     const wasLeader = this.state === 'leader'
     this.halt()
     // The announcer stops us after it removed the VIP: say so, and the next
@@ -211,9 +241,64 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
     this.attempt()
   }
 
+  /**
+   * For the announcer (src/lock-takeover.ts): while campaigning, stop trying
+   * the lock from this thread and let the guard, which shares our open file
+   * description, wait for it instead. Returns the terms the guard needs, or
+   * undefined (not campaigning, already deferred, or `guardLockWait: false`).
+   * `cancel` ends the guard's wait; stop() awaits it before it unlocks.
+   * Exactly one of resumeFromGuard() and adoptFromGuard() ends the deferral.
+   * @internal
+   */
+  deferToGuard(cancel: () => Promise<void>): GuardLockWaitTerms | undefined {
+    if (!this.guardLockWait || this.state !== 'campaigning' || this.deferred || !this.lock) return undefined
+    this.deferred = cancel
+    return { leaseMs: this.leaseMs, pollIntervalMs: this.pollIntervalMs, pid: process.pid, boot: this.boot }
+  }
+
+  /**
+   * The guard's wait is over without a takeover: try the lock from this
+   * thread again, at once. The guard may have got the lock (our description
+   * holds it then) and left the judgement to us: a dead holder's record says
+   * wait ('claiming'), the record could not be written, the file was replaced.
+   * @internal
+   */
+  resumeFromGuard(): void {
+    if (!this.deferred) return
+    this.deferred = undefined
+    if (this.state === 'campaigning' && !this.attempt()) this.retrySoon(0)
+  }
+
+  /**
+   * The guard got the lock and recorded the grant `deadline` in the file
+   * (the record says held by us until then): lead, with that deadline, from
+   * now on renewing as usual. False when our description does not hold the
+   * lock (or the file was replaced) or nothing was deferred: then not leader.
+   * @internal
+   */
+  adoptFromGuard(grant: { deadline: number }): boolean {
+    if (!this.deferred || this.state !== 'campaigning' || !this.lock) return false
+    this.deferred = undefined
+    const check = this.checkLock()
+    if (check !== 'held') {
+      if (check === 'replaced') this.giveUp()
+      else if (check instanceof Error) this.report(check)
+      return false
+    }
+    this.clearTimers()
+    this.state = 'leader'
+    // The record says exactly this instant: the guard wrote it, and the
+    // renewals move it forward from there.
+    this.deadline = grant.deadline
+    this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs)
+    this.emit('elected', { deadline: this.deadline })
+    return true
+  }
+
   /** One try for the lock while campaigning; true when it made us leader. */
   private attempt(): boolean {
-    if (this.state !== 'campaigning' || !this.lock) return false
+    // While the guard waits for the lock, it alone tries: both succeed on the shared description.
+    if (this.state !== 'campaigning' || !this.lock || this.deferred) return false
     // Read before the check: the lease counts from when we knew we held it.
     const now = monotonicNow()
     const check = this.checkLock()
@@ -418,6 +503,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   private halt(): void {
     this.clearTimers()
     this.state = 'idle'
+    this.deferred = undefined
     this.lock?.unwatch()
   }
 
