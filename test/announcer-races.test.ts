@@ -282,3 +282,19 @@ t.test('a stop during every transition leaves nothing behind', async (t) => {
     })
   }
 })
+
+t.test("a follower's warm-up runs the takeover's steps on the real objects and changes nothing", async (t) => {
+  const s = setup(t)
+  await s.announcer.start()
+  await sleep(20)
+  const guard = s.host.guard
+  t.same(s.host.kernel.log, [], 'no change to the kernel')
+  t.same(guard.commands.filter((c) => c === 'ARM' || c === 'TAKE' || c === 'DISARM'), [], 'the guard neither armed nor asked to take over')
+  t.equal(guard.armedUntil, undefined)
+  t.same(s.host.packetSockets.flatMap((p) => p.sent), [], 'no frame sent')
+  t.equal(s.announcer.state, 'follower')
+  t.same([s.leaders, s.followers, s.errors], [[], [], []], 'no event')
+  // And the first takeover after it is a normal one.
+  t.equal((await leading(s)).takenBy, 'guard')
+  t.equal(s.host.kernel.addresses.length, 1)
+})

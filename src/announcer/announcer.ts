@@ -113,11 +113,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private readonly onDeposed = (reason: string) => this.handleDeposed(reason)
   private readonly onElectorError = (error: Error) => this.fail(error)
 
+  constructor(options: VipAnnouncerOptions)
   /**
-   * @param host what the announcer opens and starts on the system: the
-   *   kernel's sockets and the real guard process unless given (tests pass
-   *   fakes, test/support/fake-host.ts). Not part of the stable API.
+   * With `host`, what the announcer opens and starts on the system: the
+   * kernel's sockets and the real guard process unless given (tests pass
+   * fakes, test/support/fake-host.ts). Not part of the stable API.
+   * @internal
    */
+  constructor(options: VipAnnouncerOptions, host: AnnouncerHost)
   constructor(options: VipAnnouncerOptions, host: AnnouncerHost = nativeHost) {
     super()
     this.options = resolveOptions(options)
