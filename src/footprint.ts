@@ -7,6 +7,28 @@ import type { Netlink } from './net/netlink'
 import type { AddressInfo, AddressSpec, RouteInfo, RouteSpec, RuleInfo, RuleSpec } from './net/types'
 import type { ResolvedOptions } from './options'
 
+/**
+ * The rtnetlink calls a footprint makes: Netlink itself, or a fake that
+ * records them (test/support/fake-host.ts).
+ */
+export type FootprintNetlink = Pick<
+  Netlink,
+  | 'listLinks'
+  | 'listAddresses'
+  | 'listRoutes'
+  | 'listRules'
+  | 'addAddress'
+  | 'replaceAddress'
+  | 'deleteAddress'
+  | 'addRoute'
+  | 'deleteRoute'
+  | 'addRule'
+  | 'deleteRule'
+  | 'encodeAddressRequest'
+  | 'encodeRouteRequest'
+  | 'encodeRuleRequest'
+>
+
 /** Errors that mean "already the way we want it". */
 const ALREADY_PRESENT = new Set(['EEXIST'])
 const ALREADY_ABSENT = new Set(['EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENODEV'])
@@ -23,7 +45,7 @@ export class Footprint {
   private avoided = new Set<string>()
 
   constructor(
-    private readonly netlink: Netlink,
+    private readonly netlink: FootprintNetlink,
     private readonly options: ResolvedOptions,
     private readonly ifindex: number,
   ) {}
@@ -267,13 +289,13 @@ export function isOwnAddress(options: ResolvedOptions, ifindex: number | undefin
  * 192.0.2.100/24, the VIP on another interface. This library never deletes
  * them, and does not take the VIP while one exists (docs/architecture.md).
  */
-export function foreignVips(netlink: Netlink, options: ResolvedOptions, ifindex: number | undefined): AddressInfo[] {
+export function foreignVips(netlink: FootprintNetlink, options: ResolvedOptions, ifindex: number | undefined): AddressInfo[] {
   const vips = new Set(options.vips.map((v) => v.address))
   return netlink.listAddresses().filter((a) => vips.has(a.address) && !isOwnAddress(options, ifindex, a))
 }
 
 /** 'ADDRESS/PREFIX on NAME' for each address, for messages. */
-export function describeAddresses(netlink: Netlink, addresses: readonly AddressInfo[]): string[] {
+export function describeAddresses(netlink: FootprintNetlink, addresses: readonly AddressInfo[]): string[] {
   let names: Map<number, string> | undefined
   return addresses.map((a) => {
     names ??= new Map(netlink.listLinks().map((l) => [l.index, l.name]))
@@ -290,7 +312,7 @@ export function describeAddresses(netlink: Netlink, addresses: readonly AddressI
  * host's own address named as the VIP) and is never touched. Returns what it
  * removed, for the log.
  */
-export function cleanStale(netlink: Netlink, options: ResolvedOptions, ifindex: number | undefined): string[] {
+export function cleanStale(netlink: FootprintNetlink, options: ResolvedOptions, ifindex: number | undefined): string[] {
   const removed: string[] = []
   const vips = new Set(options.vips.map((v) => v.address))
   if (ifindex !== undefined) {
@@ -335,4 +357,4 @@ const NOTHING_CHANGES = {
   deleteAddress() {},
   deleteRoute() {},
   deleteRule() {},
-} as Pick<Netlink, 'addAddress' | 'replaceAddress' | 'addRoute' | 'addRule' | 'deleteAddress' | 'deleteRoute' | 'deleteRule'> as Netlink
+} as Pick<Netlink, 'addAddress' | 'replaceAddress' | 'addRoute' | 'addRule' | 'deleteAddress' | 'deleteRoute' | 'deleteRule'> as FootprintNetlink

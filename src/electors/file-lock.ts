@@ -242,7 +242,7 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
   }
 
   /**
-   * For the announcer (src/lock-takeover.ts): while campaigning, stop trying
+   * For the announcer (src/announcer/lock-takeover.ts): while campaigning, stop trying
    * the lock from this thread and let the guard, which shares our open file
    * description, wait for it instead. Returns the terms the guard needs, or
    * undefined (not campaigning, already deferred, or `guardLockWait: false`).

@@ -5,21 +5,24 @@
 // even when this thread cannot run.
 import { EventEmitter } from 'node:events'
 import type TypedEmitter from 'typed-emitter'
-import { monotonicNow } from './clock'
-import type { Lease, LeaderElector } from './elector'
-import { ConflictDetector, DEFEND_INTERVAL_MS, type ConflictEvent } from './conflict'
-import { Footprint, cleanStale, describeAddresses, foreignVips } from './footprint'
-import { GuardProcess, createLifeline, type Lifeline, type TakeOutcome } from './guard'
-import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from './kernel-lifetime'
-import { log, silentLogger, type Logger } from './logger'
+import { monotonicNow } from '../clock'
+import type { Lease, LeaderElector } from '../elector'
+import { DEFEND_INTERVAL_MS, type ConflictEvent } from '../conflict'
+import { cleanStale, describeAddresses, foreignVips } from '../footprint'
+import type { TakeOutcome } from '../guard'
+import { REFRESH_TICK_MS, lifetimeFor, shouldRefresh, timingProblem, MIN_GRANT_MS } from '../kernel-lifetime'
+import { log, silentLogger, type Logger } from '../logger'
+import { gratuitousArp, neighbourAdvertisement } from '../net/frames'
+import type { AddressEvent, AddressInfo, LinkEvent, LinkInfo, RouteEvent, RuleEvent } from '../net/types'
+import { resolveOptions, type ResolvedOptions, type VipAnnouncerOptions } from '../options'
+import { AnnounceSchedule, type AnnounceReason } from '../schedule'
+import type { AnnouncerEvents, AnnouncerHealth, AnnouncerState, AnnouncerStats, FollowerEvent, LeaderEvent, TakeoverPhases } from './events'
+import { nativeHost, type AnnouncerHost, type ConflictDetectorPort, type GuardPort } from './host'
+import { LinkBinding } from './link-binding'
 import { LockTakeover } from './lock-takeover'
-import { LinkMonitor } from './net/monitor'
-import { Netlink } from './net/netlink'
-import { PacketSocket } from './net/packets'
-import { gratuitousArp, neighbourAdvertisement } from './net/frames'
-import type { AddressEvent, AddressInfo, LinkEvent, LinkInfo, RouteEvent, RuleEvent } from './net/types'
-import { resolveOptions, type ResolvedOptions, type VipAnnouncerOptions } from './options'
-import { AnnounceSchedule, type AnnounceReason } from './schedule'
+import { Tenure, type TakePlan } from './tenure'
+
+export type * from './events'
 
 /**
  * A follower the elector has named leader is only 'degraded' once it has
@@ -27,180 +30,6 @@ import { AnnounceSchedule, type AnnounceReason } from './schedule'
  * start-up probe) is not a fault.
  */
 const HEALTH_TAKEOVER_GRACE_MS = 1000
-
-/**
- * Where a VipAnnouncer is in its life: 'stopped' (before `start()`, after
- * `stop()` or a failed start), 'starting', 'follower' (campaigning, VIP not
- * held), 'leader' (VIP on the interface) and 'stopping'.
- */
-export type AnnouncerState = 'stopped' | 'starting' | 'follower' | 'leader' | 'stopping'
-
-/** Payload of the 'leader' event. */
-export interface LeaderEvent {
-  /** The VIPs now on the interface, in canonical text form. */
-  vips: string[]
-  /** The interface name they are on. */
-  interface: string
-  /** CLOCK_MONOTONIC ms until which this replica may hold the VIP. */
-  deadline: number
-  /** From the elector's verdict to the first announcement frame sent, ms. */
-  takeoverMs: number
-  /** The same time, step by step (they add up to `takeoverMs`). */
-  phases: TakeoverPhases
-  /**
-   * Who performed the takeover: 'guard' (the guard process armed, added the
-   * footprint and sent the first burst on one command; the phases are its
-   * timestamps) or 'host' (this thread did, step by step: a guard without the
-   * plan, or one that declined).
-   */
-  takenBy: 'guard' | 'host'
-  /**
-   * True when the guard was waiting for the file lock and took over the
-   * instant it got it, before this thread heard of the election
-   * (FileLockElector's `guardLockWait`): `takeoverMs` then counts from the
-   * guard's flock.
-   */
-  takenAtLock: boolean
-}
-
-/**
- * How long each step of a takeover took, ms: elected → armed → footprint on
- * the host → first frame sent. Exported to Prometheus as histograms by
- * `registerMetrics`.
- */
-export interface TakeoverPhases {
-  /** From the elector's verdict until the guard holds the removal and the deadline: the queue, a start-up probe, the pipe write. */
-  armMs: number
-  /** From then until the VIPs, their rules and routes are on the host (netlink). */
-  footprintMs: number
-  /** From then until the first announcement frame was sent. */
-  firstFrameMs: number
-}
-
-/** The guard's takeover plan (see teachGuard): for which footprint and guard, from which MAC, and each frame's VIP. */
-interface TakePlan {
-  footprint: Footprint
-  guard: GuardProcess
-  mac: string
-  vips: string[]
-}
-
-/** Payload of the 'follower' event. */
-export interface FollowerEvent {
-  /** Why: 'deposed: …', 'stopping', 'lease deadline reached without renewal', 'fenced by guard (…)', ... */
-  reason: string
-  /** How long removing the VIPs, rules and routes took, ms (0 when the guard or the kernel had already removed them). */
-  removalMs: number
-}
-
-/**
- * One answer to "is this replica doing its job right now?", for a readiness
- * probe or an alert: 'announcing' (leader, every VIP on a working link),
- * 'not-leader' (a follower able to take over, or not running), 'degraded'
- * (something is wrong; `reasons` say what).
- */
-export interface AnnouncerHealth {
-  condition: 'announcing' | 'not-leader' | 'degraded'
-  /** Empty for 'announcing' and a healthy follower; the state for a replica not running. */
-  reasons: string[]
-  state: AnnouncerState
-}
-
-/** Payload of the 'announced' event: one announcement of one VIP. */
-export interface AnnouncedEvent {
-  /** The VIP announced. */
-  vip: string
-  /** Frame kinds sent: the configured ARP forms for IPv4, 'neighbour-advertisement' for IPv6. */
-  kinds: Array<'arp-request' | 'arp-reply' | 'neighbour-advertisement'>
-  /** Frames sent. */
-  count: number
-  /** Which step of the announcement schedule this was. */
-  reason: AnnounceReason
-}
-
-/** Payload of the 'restored' event: one part of the footprint, removed from outside, put back. */
-export interface RestoredEvent {
-  /** What was put back: a VIP's address, its `from VIP` rule, or a route of the policy-routing table. */
-  kind: 'address' | 'rule' | 'route'
-  /**
-   * It, as `ip` would name it: 'address 192.0.2.100/32', 'rule from
-   * 192.0.2.100/32 lookup 30100 priority 1000', 'route default via 192.0.2.1 table 30100'.
-   */
-  item: string
-  /** The VIP it belongs to (kind 'address' and 'rule'); a table route serves every VIP of its family. */
-  vip?: string
-  /** From the removal's notification to the item being back, ms. */
-  delayMs: number
-}
-
-/** Events of a VipAnnouncer, each with its listener's arguments. */
-export type AnnouncerEvents = {
-  /**
-   * This replica took the VIP: it is on the interface (with its rule and
-   * routes) and the takeover announcement has been sent, or attempted if the
-   * link is down.
-   */
-  leader: (event: LeaderEvent) => void
-  /**
-   * The VIP, its rule and routes were removed from this host (only after
-   * 'leader'). `reason` says why: 'deposed: …' with the elector's reason,
-   * 'stopping', 'lease deadline reached without renewal', 'fenced by guard (…)',
-   * 'interface removed', 'guard process died', ...
-   */
-  follower: (event: FollowerEvent) => void
-  /** Announcement frames for one VIP were sent (also for each repeat and refresh). */
-  announced: (event: AnnouncedEvent) => void
-  /**
-   * A VIP, its rule or a table route, removed from outside while leader, was
-   * put back (one event per item).
-   */
-  restored: (event: RestoredEvent) => void
-  /**
-   * Another host answers for a VIP (docs/conflicts.md): `mac` is its MAC,
-   * `since` the CLOCK_MONOTONIC ms of the first evidence. With the 'yield'
-   * policy the VIP is given up ('follower', reason 'conflict: …') until
-   * nobody else answers; with 'defend' it is kept and announced again.
-   */
-  conflict: (event: { vip: string; mac: string; since: number; policy: 'yield' | 'defend' }) => void
-  /** That host no longer answers for that VIP (after 'conflict'); `remaining` conflicts are still known. */
-  'conflict-cleared': (event: { vip: string; mac: string; remaining: number }) => void
-  /** Interface state: 'missing' (waiting for it), 'present', 'down' (no carrier), 'up', 'gone'. */
-  link: (event: { interface: string; state: 'missing' | 'present' | 'down' | 'up' | 'gone' }) => void
-  /** The guard removed the VIP because the lease deadline passed unrenewed. */
-  fenced: (event: { reason: string }) => void
-  /** Leftovers of an earlier run removed at start. */
-  cleaned: (event: { removed: string[] }) => void
-  /**
-   * A failure the announcer carries on after: a netlink, guard or elector
-   * error, or a failed transition. Unlike a plain EventEmitter, the announcer
-   * emits 'error' only while someone listens; otherwise it only logs it.
-   */
-  error: (error: Error) => void
-}
-
-/** Counters since the announcer was constructed, as returned by `VipAnnouncer.metrics()`. */
-export interface AnnouncerStats {
-  /** The current state. */
-  state: AnnouncerState
-  /** True while the VIP is on this host. */
-  isLeader: boolean
-  /** Changes between follower and leader, counting both directions. */
-  transitions: number
-  /** Announcement frames sent (gratuitous ARP and neighbour advertisements). */
-  framesSent: number
-  /** Items of the footprint (VIPs, their rules, table routes) put back after something outside removed them: one per 'restored' event. */
-  restores: number
-  /** Times the guard process removed the VIP because the lease was not renewed in time. */
-  fences: number
-  /** Other hosts found answering for a VIP (one per VIP and MAC until it clears). */
-  conflicts: number
-  /** Defensive announcements sent under the 'defend' policy. */
-  defenses: number
-  /** Errors reported, whether or not an 'error' listener was attached. */
-  errors: number
-  /** From the elector's verdict to the first announcement frame of the last takeover, ms; undefined before the first. */
-  lastTakeoverMs: number | undefined
-}
 
 /**
  * Keeps one or more virtual IPs on the replica its elector names leader.
@@ -236,16 +65,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private stopPromise: Promise<void> | undefined
   private queue: Promise<void> = Promise.resolve()
 
-  private netlink: Netlink | undefined
-  private monitor: LinkMonitor | undefined
-  private guard: GuardProcess | undefined
-  private packets: PacketSocket | undefined
-  private link: LinkInfo | undefined
-  private footprint: Footprint | undefined
-  private lockFd: number | undefined
-  private lifeline: Lifeline | undefined
-  /** What the guard holds to perform the takeover itself (TAKE), once it has accepted it; undefined: this thread takes over. */
-  private takePlan: TakePlan | undefined
+  private readonly host: AnnouncerHost
+  /** Netlink, the monitor, the interface, the footprint on it and the packet socket. */
+  private readonly binding: LinkBinding
+  /** The guard, its lifeline and lock fd, the deadline timer, the take and release transactions. */
+  private readonly tenure: Tenure
 
   /** The elector's current grant, if any. */
   private lease: Lease | undefined
@@ -271,12 +95,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private expiry = Infinity
   private refreshTimer: NodeJS.Timeout | undefined
   private warnedUnlimited = false
-  private deadlineTimer: NodeJS.Timeout | undefined
   private rewarmTimer: NodeJS.Timeout | undefined
   private readonly schedules = new Map<string, AnnounceSchedule>()
   private readonly stats = { transitions: 0, framesSent: 0, restores: 0, fences: 0, conflicts: 0, defenses: 0, errors: 0, lastTakeoverMs: undefined as number | undefined }
   /** Watches for other hosts answering for the VIPs while this replica leads (or yields to one). */
-  private detector: ConflictDetector | undefined
+  private detector: ConflictDetectorPort | undefined
   /** Leader by the elector's word, but the VIP given up to another host that answers for it ('yield'). */
   private yielded = false
   /** The elector's start() is running: an election now found nobody holding leadership. */
@@ -290,14 +113,28 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   private readonly onRenewed = (lease: Lease) => this.handleRenewed(lease)
   private readonly onDeposed = (reason: string) => this.handleDeposed(reason)
   private readonly onElectorError = (error: Error) => this.fail(error)
-  /** The follower's guard waiting for the file lock (src/lock-takeover.ts). */
+  /** The follower's guard waiting for the file lock (lock-takeover.ts). */
   private readonly lockTakeover: LockTakeover<TakePlan>
 
-  constructor(options: VipAnnouncerOptions) {
+  constructor(options: VipAnnouncerOptions)
+  /**
+   * With `host`, what the announcer opens and starts on the system: the
+   * kernel's sockets and the real guard process unless given (tests pass
+   * fakes, test/support/fake-host.ts). Not part of the stable API.
+   * @internal
+   */
+  constructor(options: VipAnnouncerOptions, host: AnnouncerHost)
+  constructor(options: VipAnnouncerOptions, host: AnnouncerHost = nativeHost) {
     super()
     this.options = resolveOptions(options)
     this.logger = options.logger ?? silentLogger
     this.elector = this.options.elector
+    this.host = host
+    this.binding = new LinkBinding(host, this.options)
+    this.tenure = new Tenure(host, this.options, this.logger, this.binding, {
+      fenced: (reason) => this.onGuardFenced(reason),
+      exit: (guard, code, signal) => this.onGuardExit(guard, code, signal),
+    })
     this.lockTakeover = new LockTakeover<TakePlan>(this.elector, {
       log: (level, message, fields) => log(this.logger, level, message, fields),
       // The guard died between getting the lock and reporting its takeover: remove what it may have added.
@@ -334,6 +171,27 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   /** The configured VIPs in canonical text form (a new array on each read). */
   get vips(): string[] {
     return this.options.vips.map((v) => v.address)
+  }
+
+  // What the binding and the tenure hold, read under the names the state
+  // machine has always used for them.
+  private get netlink() {
+    return this.binding.netlink
+  }
+  private get link() {
+    return this.binding.link
+  }
+  private get footprint() {
+    return this.binding.footprint
+  }
+  private get packets() {
+    return this.binding.packets
+  }
+  private get guard() {
+    return this.tenure.guard
+  }
+  private get takePlan() {
+    return this.tenure.takePlan
   }
 
   /**
@@ -421,35 +279,28 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private async doStart(): Promise<void> {
     this.stateValue = 'starting'
-    const { netns } = this.options
-    this.netlink = Netlink.open({ netns })
-    // Rules and table routes exist only with a gateway: only then pay for
-    // their notifications (every address change brings several route ones).
-    const routing = this.options.gateways.length > 0
-    this.monitor = LinkMonitor.open({ netns, rules: routing, routes: routing })
-    this.monitor.on('address', (event) => this.onAddressEvent(event))
-    this.monitor.on('link', (event) => this.onLinkEvent(event))
-    this.monitor.on('rule', (event) => this.onRuleEvent(event))
-    this.monitor.on('route', (event) => this.onRouteEvent(event))
-    this.monitor.on('overrun', () => this.enqueue(() => this.resync('netlink notifications overrun')))
-    this.monitor.on('error', (error) => this.fail(error))
-
-    this.link = this.netlink.findLink(this.options.interface)
+    this.binding.open({
+      address: (event) => this.onAddressEvent(event),
+      link: (event) => this.onLinkEvent(event),
+      rule: (event) => this.onRuleEvent(event),
+      route: (event) => this.onRouteEvent(event),
+      overrun: () => this.enqueue(() => this.resync('netlink notifications overrun')),
+      error: (error) => this.fail(error),
+    })
+    const netlink = this.netlink!
     // Before anything touches the host: a VIP someone else configured is not
     // ours to take over, refresh or delete (the stale cleanup below would have
     // deleted the host's own address, and with it its connected route).
-    const foreign = foreignVips(this.netlink, this.options, this.link?.index)
-    if (foreign.length > 0) throw vipInUse(describeAddresses(this.netlink, foreign), 'refusing to start; nothing was changed')
+    const foreign = foreignVips(netlink, this.options, this.link?.index)
+    if (foreign.length > 0) throw vipInUse(describeAddresses(netlink, foreign), 'refusing to start; nothing was changed')
     if (this.options.cleanStaleOnStart) {
-      const removed = cleanStale(this.netlink, this.options, this.link?.index)
+      const removed = cleanStale(netlink, this.options, this.link?.index)
       if (removed.length > 0) {
         log(this.logger, 'warn', 'removed leftovers of an earlier run', { removed })
         this.emit('cleaned', { removed })
       }
     }
-    this.lockFd = this.elector.fencingFd
-    this.lifeline = createLifeline()
-    await this.startGuard()
+    await this.tenure.open(this.elector)
     if (this.link) {
       await this.attachLink(this.link)
     } else {
@@ -548,83 +399,41 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     await this.syncCampaign()
   }
 
+  /** A new guard (the last one died, so it waited for nothing), taught the footprint of now. */
   private async startGuard(): Promise<void> {
-    const guard = await GuardProcess.start({ netns: this.options.netns, lockFd: this.lockFd, lifeline: this.lifeline })
-    guard.on('fenced', (reason) => this.onGuardFenced(reason))
-    guard.on('exit', (code, signal) => this.onGuardExit(guard, code, signal))
-    guard.on('log', (line) => log(this.logger, 'warn', 'guard', { line }))
-    this.guard = guard
-    const record = this.elector.fencingRecord
-    if (this.lockFd !== undefined && record) await guard.setReleaseRecord(record)
-    if (this.footprint) await this.teachGuard()
+    await this.tenure.startGuard(this.elector)
+    this.lockWaitSoon()
   }
 
-  /**
-   * Hands the guard the removal (for fencing) and the takeover plan (for
-   * TAKE): this footprint's adds with their undo, and the first burst's
-   * frames from the interface's MAC. Once per footprint, off the takeover path.
-   */
+  /** Teaches the guard the removal and the takeover plan for the footprint of now (Tenure.teach). */
   private async teachGuard(): Promise<void> {
-    const guard = this.guard!
-    const footprint = this.footprint!
     // The plan cannot change under the guard's lock wait; one is started again below.
     await this.lockTakeover.cancel()
-    this.takePlan = undefined
-    await guard.setActions(footprint.fenceRequests())
-    if (!this.packets || !this.link) return
-    // Read afresh (two ioctls): the socket's copy is only updated when it sends.
-    const mac = this.packets.readLink().mac
-    const ifindex = this.link.index
-    const vips: string[] = []
-    const frames: Buffer[] = []
-    for (const vip of this.options.vips) {
-      for (let i = 0; i < this.options.schedule.burst; i++) {
-        const built = vip.family === 4 ? this.options.arpKinds.map((kind) => gratuitousArp(kind, mac, vip.address)) : [neighbourAdvertisement(mac, vip.address)]
-        for (const frame of built) {
-          frames.push(frame)
-          vips.push(vip.address)
-        }
-      }
-    }
-    let accepted = false
-    try {
-      accepted = await guard.setTakePlan(footprint.takeSteps(), frames.map((frame) => ({ ifindex, frame })))
-    } catch (error) {
-      // A guard that can't take the plan (no packet socket for it, say)
-      // leaves the takeover to this thread, as before TAKE existed.
-      log(this.logger, 'warn', 'the guard cannot perform the takeover; this thread will', { error: (error as Error).message })
-    }
-    // Only the plan for the footprint and guard of now: an attach or a guard
-    // restart while this was in flight has taught (or will teach) another.
-    if (accepted && this.footprint === footprint && this.guard === guard) this.takePlan = { footprint, guard, mac, vips }
+    await this.tenure.teach()
     this.lockWaitSoon()
   }
 
   /**
    * Queues a step that lets the guard wait for the file lock and take over
-   * the instant it gets it (src/lock-takeover.ts), when this replica is a
+   * the instant it gets it (lock-takeover.ts), when this replica is a
    * follower that could take the VIP through the guard's plan right now.
    */
   private lockWaitSoon(): void {
     this.enqueue(async () => {
-      const plan = this.takePlan
       if (this.stateValue !== 'follower' || !this.campaigning || this.holding || this.yielded || this.lockTakeover.waiting) return
-      if (!plan || !this.link || plan.footprint !== this.footprint || plan.guard !== this.guard || this.foreign.length > 0 || this.footprint.avoiding) return
+      const plan = this.tenure.usablePlan()
+      if (!plan || !this.link || this.foreign.length > 0) return
       await this.lockTakeover.start(plan.guard, plan, this.options.fenceMarginMs)
     })
   }
 
   /** The interface exists (now): bind the packet socket and teach the guard the removal. */
   private async attachLink(link: LinkInfo): Promise<void> {
-    this.link = link
-    this.footprint = new Footprint(this.netlink!, this.options, link.index)
-    this.footprint.avoid(this.foreign)
+    this.binding.attach(link, this.foreign)
     this.detector?.stop()
     this.detector = this.makeDetector(link.index)
     // Open its sockets now, off the takeover path; it watches only while we lead.
     if (this.watchForConflicts()) this.detector.park()
-    this.packets?.close()
-    this.packets = PacketSocket.open({ link: link.index, netns: this.options.netns })
     await this.teachGuard()
     this.warmUp()
     // V8 drops the bytecode of functions that have not run for a while; a
@@ -645,15 +454,19 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.footprint!.encodeAddRequests()
     this.footprint!.rehearse()
     // V8 compiles a function's whole body on its first call, whatever path
-    // that call takes. These calls take the shortest one (on stand-in
-    // receivers where the real one would change state), so the takeover's
-    // first real call runs bytecode instead of compiling it: about 1 ms of a
-    // cold follower's takeover (see docs/benchmarks.md).
-    const stand = rehearsalReceiver()
-    this.handleElected.call(stand, { deadline: Infinity })
-    void this.acquire.call(stand, 'warm-up')
-    this.armDeadlineTimer.call(stand)
-    this.refreshLifetime.call(stand)
+    // that call takes. A follower without a lease takes the shortest one
+    // through each of the takeover's steps, on the real objects: acquire and
+    // handleRenewed return at their first check (no lease), armDeadlineTimer
+    // arms nothing and refreshLifetime refreshes nothing (not holding). So
+    // the takeover's first real call runs bytecode instead of compiling it
+    // (see docs/benchmarks.md for what this saves).
+    if (!this.holding && !this.lease) {
+      void this.acquire('warm-up')
+      this.handleRenewed({ deadline: Infinity })
+      this.armDeadlineTimer()
+      this.refreshLifetime()
+      this.tenure.usablePlan()
+    }
     this.enqueue(() => {})
     for (const vip of this.options.vips) this.scheduleFor(vip.address)
     const mac = this.packets!.mac
@@ -681,7 +494,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   // --- elector events -------------------------------------------------------
 
   private handleElected(lease: Lease): void {
-    const problem = leaseProblem(lease) // a pure function: the warm-up calls this on a stand-in receiver
+    const problem = leaseProblem(lease)
     if (problem) return this.refuseLease('elected', problem)
     this.lease = lease
     this.startupElection = this.electorStarting
@@ -704,7 +517,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (!this.lease || lease.deadline < this.lease.deadline) return // deadlines only move forward
     this.lease = lease
     if (this.holding) {
-      this.guard?.renew(this.fenceAt(lease))
+      this.tenure.renew(lease)
       this.armDeadlineTimer()
       this.refreshLifetime()
     } else if (this.stateValue !== 'stopping' && this.stateValue !== 'stopped' && this.stateValue !== 'starting') {
@@ -737,7 +550,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private fenceAt(lease: Lease): number {
-    return lease.deadline - this.options.fenceMarginMs
+    return this.tenure.fenceAt(lease)
   }
 
   // --- transitions ----------------------------------------------------------
@@ -780,32 +593,18 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.warnedUnlimited = true
       log(this.logger, 'warn', 'the lease has no deadline: the VIP gets no kernel lifetime and outlives a kill of every process of this replica', { trigger })
     }
-    const plan = this.takePlan
-    if (plan && plan.footprint === this.footprint && plan.guard === this.guard && !this.footprint.avoiding) {
+    const plan = this.tenure.usablePlan()
+    if (plan) {
       // Kept for the report: a deposal while the guard works clears this.lease.
       const { link, lease } = this
-      const outcome = await this.takeByGuard(fenceAt, lifetime)
+      const outcome = await this.tenure.takeByGuard(fenceAt, lifetime)
       if (outcome) return this.becameLeaderByGuard(plan, outcome, link, lease, now, lifetime)
       // Declined: the guard added nothing and is not armed; this thread takes
       // over instead, if it still should.
       if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.footprint || !this.guard || !this.link) return
     }
-    // Break before make: the guard knows how and when to remove the VIP before
-    // it exists. arm() has written the command synchronously, so the guard acts
-    // on it even if we die on the next line; its confirmation is checked below.
-    const confirmed = this.guard.arm(fenceAt)
-    const armedAt = monotonicNow()
-    let appliedAt: number
-    try {
-      this.footprint.apply(lifetime)
-      appliedAt = monotonicNow()
-    } catch (error) {
-      confirmed.catch(() => {})
-      await this.guard.disarm().catch(() => {})
-      throw error
-    }
-    confirmed.catch((error) => {
-      // A guard that can't confirm can't protect us: step down (fail safe).
+    // Break before make (Tenure.takeByHost): armed, then the footprint added.
+    const { armedAt, appliedAt } = await this.tenure.takeByHost(fenceAt, lifetime, (error) => {
       this.fail(error)
       this.enqueue(() => this.release('guard did not confirm the lease deadline'))
     })
@@ -820,35 +619,6 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const takeoverMs = announcedAt - this.electedAt
     const phases: TakeoverPhases = { armMs: armedAt - this.electedAt, footprintMs: appliedAt - armedAt, firstFrameMs: announcedAt - appliedAt }
     this.reportLeader(this.link, this.lease, takeoverMs, phases, 'host')
-  }
-
-  /**
-   * The takeover by the guard (TAKE): it arms, adds the footprint and sends
-   * the first burst. Resolves the outcome, or undefined when the guard
-   * declined and took nothing. Rejects when the takeover failed, with nothing
-   * left on the host: a refused add the guard undid (and disarmed), or a guard
-   * that died or went silent, whose possible adds this thread removes.
-   */
-  private async takeByGuard(fenceAt: number, lifetime: number): Promise<TakeOutcome | undefined> {
-    const guard = this.guard!
-    try {
-      return await guard.take(fenceAt, lifetime)
-    } catch (error) {
-      const failure = error as NodeJS.ErrnoException
-      if (failure.code === 'ERR_TAKE_DECLINED') {
-        log(this.logger, 'debug', 'guard declined the takeover; taking over from this thread', { reason: failure.message })
-        return undefined
-      }
-      if (typeof failure.errno === 'number' && failure.errno > 0) throw error // the kernel refused an add; the guard undid its adds
-      // No answer: the guard may have added some of it, and nobody would remove it.
-      try {
-        this.footprint?.remove()
-      } catch {
-        // best effort: the original error is the one to report
-      }
-      if (guard.alive) await guard.disarm().catch(() => {})
-      throw error
-    }
   }
 
   /** Bookkeeping after the guard took over: the footprint is on the host, the first burst sent. */
@@ -902,8 +672,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private async release(reason: string): Promise<void> {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
-    this.deadlineTimer = undefined
+    this.tenure.clearDeadline()
     if (this.refreshTimer) clearInterval(this.refreshTimer)
     this.refreshTimer = undefined
     this.expiry = Infinity
@@ -914,12 +683,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (this.stateValue === 'leader') this.stateValue = 'follower'
     let removalMs = 0
     if (wasHolding) {
-      const removingAt = monotonicNow()
-      this.footprint?.remove()
-      removalMs = monotonicNow() - removingAt
+      removalMs = this.tenure.removeFootprint()
       this.stats.transitions++
     }
-    if (this.guard?.alive) await this.guard.disarm()
+    await this.tenure.disarm()
     // Keep watching while we yield to another host: its silence is our cue.
     if (!this.yielded) this.stopWatchingForConflicts()
     if (wasHolding) {
@@ -962,17 +729,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       this.refreshTimer = setInterval(() => this.refreshLifetime(), REFRESH_TICK_MS)
       this.refreshTimer.unref()
     }
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
-    this.deadlineTimer = undefined
-    if (!this.lease || !Number.isFinite(this.lease.deadline)) return
-    const delay = Math.max(0, this.fenceAt(this.lease) - monotonicNow())
-    this.deadlineTimer = setTimeout(() => {
+    this.tenure.armDeadline(this.lease, () => {
       this.enqueue(() => {
         if (this.lease && this.fenceAt(this.lease) > monotonicNow()) return this.armDeadlineTimer()
         return this.release('lease deadline reached without renewal')
       })
-    }, delay)
-    this.deadlineTimer.unref()
+    })
   }
 
   // --- announcements --------------------------------------------------------
@@ -1114,7 +876,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       return
     }
     const before = this.link
-    this.link = link
+    this.binding.update(link)
     // The guard's frames carry the MAC: a new one (an operator, a bond
     // failover) needs a new plan before the next takeover.
     if (this.takePlan && link.mac !== this.takePlan.mac) this.enqueue(() => (this.footprint && this.guard && this.link === link ? this.teachGuard() : undefined))
@@ -1139,8 +901,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     await this.lockTakeover.cancel()
     // Its addresses and routes went with it; rules stay and are removed by release.
     await this.release('interface removed')
-    this.link = undefined
-    this.footprint = undefined
+    this.binding.forget()
     this.yielded = false
     // Without the interface this replica can't hold the VIP: release
     // leadership now so another replica takes it, and campaign again when the
@@ -1149,15 +910,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // packet sockets below blocks for an RCU grace period each (packet_release:
     // synchronize_net, ~5-15 ms).
     await this.syncCampaign()
-    this.packets?.close()
-    this.packets = undefined
+    this.binding.closePackets()
     this.stopWatchingForConflicts(true)
     this.detector = undefined
-    this.takePlan = undefined
-    if (this.guard?.alive) {
-      await this.guard.setActions([])
-      await this.guard.setTakePlan([], [])
-    }
+    await this.tenure.forgetLink()
     this.emit('link', { interface: name, state: 'gone' })
   }
 
@@ -1189,8 +945,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   // --- address conflicts (docs/conflicts.md) ---------------------------------
 
-  private makeDetector(ifindex: number): ConflictDetector {
-    const detector = new ConflictDetector({
+  private makeDetector(ifindex: number): ConflictDetectorPort {
+    const detector = this.host.createConflictDetector({
       link: ifindex,
       netns: this.options.netns,
       vips: this.options.vips.map((v) => v.address),
@@ -1258,7 +1014,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.defendTimer = undefined
   }
 
-  private onConflict(detector: ConflictDetector, event: ConflictEvent): void {
+  private onConflict(detector: ConflictDetectorPort, event: ConflictEvent): void {
     if (detector !== this.detector) return
     const policy = this.options.conflictPolicy
     this.stats.conflicts++
@@ -1290,7 +1046,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
   }
 
-  private onConflictCleared(detector: ConflictDetector, event: { vip: string; mac: string }): void {
+  private onConflictCleared(detector: ConflictDetectorPort, event: { vip: string; mac: string }): void {
     if (detector !== this.detector) return
     log(this.logger, 'warn', 'the other host no longer answers for the VIP', { event: 'conflict-cleared', vip: event.vip, mac: event.mac })
     const remaining = detector.conflicts().length
@@ -1321,10 +1077,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     })
   }
 
-  private onGuardExit(guard: GuardProcess, code: number | null, signal: string | null): void {
+  private onGuardExit(guard: GuardPort, code: number | null, signal: string | null): void {
     if (this.guard !== guard || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
     this.fail(new Error(`guard process exited unexpectedly (${signal ?? code}); giving up leadership and restarting it`))
-    this.guard = undefined
+    this.tenure.dropGuard(guard)
     this.enqueue(async () => {
       // Fail safe: without a guard nothing enforces the deadline, so step down.
       await this.release('guard process died')
@@ -1372,7 +1128,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private async teardown(): Promise<void> {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer)
+    this.tenure.clearDeadline()
     if (this.refreshTimer) clearInterval(this.refreshTimer)
     this.refreshTimer = undefined
     if (this.rewarmTimer) clearInterval(this.rewarmTimer)
@@ -1382,21 +1138,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.yielded = false
     this.stopWatchingForConflicts(true)
     this.detector = undefined
-    const guard = this.guard
-    this.guard = undefined // its exit is expected from here on
-    await guard?.close()
-    this.lifeline?.close()
-    this.lifeline = undefined
-    this.monitor?.close()
-    this.monitor = undefined
-    this.packets?.close()
-    this.packets = undefined
-    this.netlink?.close()
-    this.netlink = undefined
-    // These refer to the closed handles; a retried start() makes new ones.
-    this.link = undefined
-    this.footprint = undefined
-    this.lockFd = undefined
+    await this.tenure.close()
+    // The binding forgets the link and footprint, which refer to the closed
+    // handles; a retried start() makes new ones.
+    this.binding.close()
     this.lease = undefined
     this.foreign = []
     this.foreignKey = ''
@@ -1429,12 +1174,4 @@ function leaseProblem(lease: Lease | undefined): string | undefined {
   if (lease === undefined || lease === null) return `no lease (${String(lease)})`
   if (deadline === undefined) return 'no deadline (undefined)'
   return typeof deadline === 'number' ? String(deadline) : `${typeof deadline} ${JSON.stringify(deadline) ?? String(deadline)}`
-}
-
-
-// The receiver for warm-up calls of the takeover's methods: holding already
-// (so acquire() returns at once), no lease (no timer armed), a silent logger
-// and a queue that drops what it is given (so nothing is acquired).
-function rehearsalReceiver(): VipAnnouncer {
-  return { holding: true, lease: undefined, deadlineTimer: undefined, expiry: Infinity, logger: silentLogger, electedAt: 0, enqueue() {}, lockTakeover: { adopted: () => undefined } } as unknown as VipAnnouncer
 }

@@ -17,10 +17,11 @@
 //
 // The decisions stay here and in the elector; guard.cc only does the
 // syscalls (flock, pread/pwrite of the record, TAKE) in the order given.
-import type { LeaderElector } from './elector'
-import type { GuardLockWaitTerms } from './electors/file-lock'
-import type { GuardProcess, LockWaitResult, TakeOutcome } from './guard'
-import { EXPIRY_LATENESS_MS, lifetimeFor } from './kernel-lifetime'
+import type { LeaderElector } from '../elector'
+import type { GuardLockWaitTerms } from '../electors/file-lock'
+import type { LockWaitResult, TakeOutcome } from '../guard'
+import { EXPIRY_LATENESS_MS, lifetimeFor } from '../kernel-lifetime'
+import type { GuardPort } from './host'
 
 /**
  * How long after its flock the guard may still add the VIP with the lifetime
@@ -63,7 +64,7 @@ export interface LockTakeoverHooks {
 }
 
 interface Wait<Plan> {
-  guard: GuardProcess
+  guard: GuardPort
   plan: Plan
   lifetimeS: number
   onLocked: (result: LockWaitResult) => void
@@ -89,7 +90,7 @@ export class LockTakeover<Plan> {
    * elector is campaigning and lets it. The caller has checked that this
    * replica may take the VIP now. Idempotent while a wait runs.
    */
-  async start(guard: GuardProcess, plan: Plan, marginMs: number): Promise<void> {
+  async start(guard: GuardPort, plan: Plan, marginMs: number): Promise<void> {
     const elector = this.elector
     if (!elector || this.wait || !guard.alive) return
     const terms = elector.deferToGuard(() => this.cancel())
