@@ -13,7 +13,8 @@
 // API server (its request log, same clock) → the successor's VIP, minus
 // leaseDuration. Never two holders: the address notifications of both
 // namespaces on one clock (most holders at once over the whole run), `ip addr`
-// of both sampled every 100 ms throughout, and the MACs that answer the
+// of both sampled every 100 ms from 0.5 s before the kill to 0.5 s after the
+// worker's entry moved, and the MACs that answer the
 // worker's arping afterwards.
 //
 //   node --import tsx bench/kube-crash.bench.ts [--rounds 5] [--kill sigkill,cgroup]
@@ -82,14 +83,17 @@ export async function kubeCrashBench(rounds: number, kills: Kill[], timing: [num
         const seenNext = successor.events.length
         await sleep(2000 + Math.random() * timing[2] * 1000) // the follower watching; a random phase of the renewals
         const neighbour = await watchNeighbour(pair.worker, leader.mac('eth0'), next.mac('eth0'), (lease + 15) * 1000)
+        // Sampling from before the kill until after the takeover, so each round's samples see the holder on both sides.
         const sampler = sampleHolders(pair.replicas)
         try {
+          await sleep(500)
           const t0 = monotonicNow()
           if (kill === 'sigkill') old.kill('SIGKILL')
           else await old.killContainer(5000, { frozen: true })
           const gone = await pair.addressAfter(leader, 'delete', t0, (lease + 5) * 1000)
           const added = await pair.addressAfter(next, 'add', t0, (lease + 15) * 1000)
           const neighAt = await neighbour.changed
+          await sleep(500)
           const sampled = await sampler.stop()
           requestLog.push(...(await api.requests()))
           const renewals = requestLog.filter((r) => r.method === 'PUT' && r.outcome === 200 && r.spec?.holderIdentity === leader.name && r.at < t0)

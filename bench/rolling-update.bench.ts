@@ -48,6 +48,8 @@ interface Round {
   addedMs: number
   /** vip-announcer only: from the product's events */
   removalMs?: number
+  /** the old leader's announcer.stop() resolved: VIP removed, guard disarmed, leadership released */
+  stoppedMs?: number
   electedMs?: number
   takeoverMs?: number
   armMs?: number
@@ -99,6 +101,7 @@ function announcer(key: string, name: string, targetMs: number, args: () => stri
         const took = await successor.waitFor('leader', 5000, () => true, seenNext)
         const elected = await successor.waitFor('elected', 5000, () => true, seenNext)
         const stepped = await old.waitFor('follower', 5000, () => true, seenOld)
+        const stopped = await old.waitFor('stopped', 5000, () => true, seenOld)
         await old.exited()
         const phases = took.phases as { armMs: number; footprintMs: number; firstFrameMs: number }
         return {
@@ -106,6 +109,7 @@ function announcer(key: string, name: string, targetMs: number, args: () => stri
           goneMs: gone.at - t0,
           addedMs: added.at - t0,
           removalMs: stepped.removalMs as number,
+          stoppedMs: stopped.at - t0,
           electedMs: (elected.electedAt as number) - t0,
           takeoverMs: took.takeoverMs as number,
           ...phases,
@@ -233,12 +237,12 @@ export function formatRollingUpdate(rows: Awaited<ReturnType<typeof rollingUpdat
     const neigh = s(row.rounds, (r) => r.neighMs)
     lines.push(`| ${row.name} | ${neigh.n} | ${mp(neigh)} | ${row.targetMs ? `< ${row.targetMs} ms` : ''} | ${ka && row !== ka ? `${(kaNeigh / neigh.median).toFixed(0)}x` : ''} | ${fmt(s(row.rounds, (r) => r.goneMs).median)} | ${fmt(s(row.rounds, (r) => r.addedMs).median)} | ${mp(s(row.rounds, (r) => r.addedMs - r.goneMs))} | ${row.mostHolders} |`)
   }
-  lines.push('', "vip-announcer's own events (median / p90): old leader's follower.removalMs; successor's elector 'elected' after the SIGTERM; its leader.takeoverMs and leader.phases", '',
-    '| peer | removalMs | SIGTERM → elected | takeoverMs | phases.armMs | phases.footprintMs | phases.firstFrameMs | takenBy |',
-    '|---|---:|---:|---:|---:|---:|---:|---|')
+  lines.push('', "vip-announcer's own events (median / p90): old leader's follower.removalMs; the old leader's announcer.stop() resolving (the fixture's 'stopped'); successor's elector 'elected' after the SIGTERM; its leader.takeoverMs and leader.phases", '',
+    '| peer | removalMs | SIGTERM → stop() resolved (released) | SIGTERM → elected | takeoverMs | phases.armMs | phases.footprintMs | phases.firstFrameMs | takenBy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|')
   for (const row of rows.filter((r) => r !== ka)) {
     const by = [...new Set(row.rounds.map((r) => r.takenBy))].map((t) => `${t} ${row.rounds.filter((r) => r.takenBy === t).length}`).join(', ')
-    lines.push(`| ${row.name} | ${mp(s(row.rounds, (r) => r.removalMs))} | ${mp(s(row.rounds, (r) => r.electedMs))} | ${mp(s(row.rounds, (r) => r.takeoverMs))} | ${mp(s(row.rounds, (r) => r.armMs))} | ${mp(s(row.rounds, (r) => r.footprintMs))} | ${mp(s(row.rounds, (r) => r.firstFrameMs))} | ${by} |`)
+    lines.push(`| ${row.name} | ${mp(s(row.rounds, (r) => r.removalMs))} | ${mp(s(row.rounds, (r) => r.stoppedMs))} | ${mp(s(row.rounds, (r) => r.electedMs))} | ${mp(s(row.rounds, (r) => r.takeoverMs))} | ${mp(s(row.rounds, (r) => r.armMs))} | ${mp(s(row.rounds, (r) => r.footprintMs))} | ${mp(s(row.rounds, (r) => r.firstFrameMs))} | ${by} |`)
   }
   return lines.join('\n')
 }
