@@ -48,7 +48,7 @@ interface Round {
   addedMs: number
   /** vip-announcer only: from the product's events */
   removalMs?: number
-  /** the old leader's announcer.stop() resolved: VIP removed, guard disarmed, leadership released */
+  /** the old leader's announcer.stop() resolved: VIP removed, elector stopped (leadership released), guard closed */
   stoppedMs?: number
   electedMs?: number
   takeoverMs?: number
@@ -238,7 +238,7 @@ export function formatRollingUpdate(rows: Awaited<ReturnType<typeof rollingUpdat
     lines.push(`| ${row.name} | ${neigh.n} | ${mp(neigh)} | ${row.targetMs ? `< ${row.targetMs} ms` : ''} | ${ka && row !== ka ? `${(kaNeigh / neigh.median).toFixed(0)}x` : ''} | ${fmt(s(row.rounds, (r) => r.goneMs).median)} | ${fmt(s(row.rounds, (r) => r.addedMs).median)} | ${mp(s(row.rounds, (r) => r.addedMs - r.goneMs))} | ${row.mostHolders} |`)
   }
   lines.push('', "vip-announcer's own events (median / p90): old leader's follower.removalMs; the old leader's announcer.stop() resolving (the fixture's 'stopped'); successor's elector 'elected' after the SIGTERM; its leader.takeoverMs and leader.phases", '',
-    '| peer | removalMs | SIGTERM → stop() resolved (released) | SIGTERM → elected | takeoverMs | phases.armMs | phases.footprintMs | phases.firstFrameMs | takenBy |',
+    '| peer | removalMs | SIGTERM → stop() resolved (elector stopped, guard closed) | SIGTERM → elected | takeoverMs | phases.armMs | phases.footprintMs | phases.firstFrameMs | takenBy |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|')
   for (const row of rows.filter((r) => r !== ka)) {
     const by = [...new Set(row.rounds.map((r) => r.takenBy))].map((t) => `${t} ${row.rounds.filter((r) => r.takenBy === t).length}`).join(', ')
