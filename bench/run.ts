@@ -5,6 +5,10 @@
 //   npm run bench                    # all
 //   npm run bench -- takeover        # some: netlink takeover failover lifetime soak
 // The elector failover benchmark is separate (minutes long): bench/electors.bench.ts.
+// Not in the default set, by name only (each also runs alone with --help):
+// `rolling` (SIGTERM handover, three electors and keepalived, ROLLING_ROUNDS=10, ~2 min),
+// `kube-crash` (Kubernetes crash failover at 15/10/2 s, KUBE_CRASH_ROUNDS=5, ~2 min;
+// KUBE_CRASH_KILL=sigkill,cgroup), `scale` (1-1,000 VIPs, SCALE_ROUNDS=5).
 // `lifetime` (the kernel's deletion of expired addresses, docs/address-lifetime.md)
 // takes LIFETIME_SECONDS (150) plus setup; LIFETIME_ROUNDS=N runs N rounds per namespace instead.
 // `soak` runs SOAK_FLIPS (10000) leadership flips and SOAK_CYCLES (1000) start/stop
@@ -13,6 +17,9 @@ import { addressLifetimeBench, formatAddressLifetime, saveAddressLifetime } from
 import { failoverBench } from './failover.bench'
 import { formatNetlinkBench, runNetlinkBench } from './netlink.bench'
 import { formatSoak, soakBench, soakOptions } from './soak.bench'
+import { formatKubeCrash, kubeCrashBench } from './kube-crash.bench'
+import { formatRollingUpdate, rollingUpdateBench } from './rolling-update.bench'
+import { formatScale, scaleBench } from './scale.bench'
 import { fmt } from './stats'
 import { takeoverBench } from './takeover.bench'
 
@@ -55,6 +62,22 @@ async function main(): Promise<void> {
     const r = await soakBench(soakOptions({ flips: Number(process.env.SOAK_FLIPS ?? 10_000), cycles: Number(process.env.SOAK_CYCLES ?? 1000) }))
     console.log('\n## soak: leadership flips and start/stop cycles, memory, descriptors and guards sampled (docs/reliability.md)')
     console.log(formatSoak(r))
+  }
+  if (wanted.has('rolling')) {
+    const rounds = Number(process.env.ROLLING_ROUNDS ?? 10)
+    console.log(`\n## rolling update: SIGTERM of the leader -> the worker's neighbour entry on the new MAC, ${rounds} rounds each, interleaved`)
+    console.log(formatRollingUpdate(await rollingUpdateBench(rounds)))
+  }
+  if (wanted.has('kube-crash')) {
+    const rounds = Number(process.env.KUBE_CRASH_ROUNDS ?? 5)
+    const kills = (process.env.KUBE_CRASH_KILL ?? 'sigkill').split(',') as Array<'sigkill' | 'cgroup'>
+    console.log(`\n## Kubernetes crash failover at 15/10/2 s (stand-in API server), ${rounds} rounds per kill mode`)
+    console.log(formatKubeCrash(await kubeCrashBench(rounds, kills, [15, 10, 2])))
+  }
+  if (wanted.has('scale')) {
+    const rounds = Number(process.env.SCALE_ROUNDS ?? 5)
+    console.log(`\n## scale: one announcer, N VIPs of one family, ${rounds} rounds each, interleaved`)
+    console.log(formatScale(await scaleBench(rounds)))
   }
 }
 
