@@ -365,15 +365,24 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   // The list methods return null for an interrupted dump (see Query).
   Napi::Value ListLinks(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+    return Dump(info.Env(), netlink::EncodeLinkDump(), Message::Kind::kLink,
+                [](const Message& m) { return m.link.family == AF_UNSPEC; },
+                [](Napi::Env env, const Message& m) { return LinkToJs(env, m.link); });
+  }
+
+  // One dump: the replies of `kind` that `keep` accepts, as JS values; null
+  // for an interrupted dump (see Query). The list methods filter again what
+  // they asked the kernel to filter: older kernels ignore a dump filter, and
+  // filtering again costs nothing.
+  template <typename Keep, typename ToJs>
+  Napi::Value Dump(Napi::Env env, const Bytes& request, Message::Kind kind, Keep keep, ToJs to_js) {
     std::vector<Message> replies;
-    if (!Query(env, netlink::EncodeLinkDump(), netlink::Until::kDone, &replies)) return env.Null();
-    Napi::Array links = Napi::Array::New(env);
+    if (!Query(env, request, netlink::Until::kDone, &replies)) return env.Null();
+    Napi::Array values = Napi::Array::New(env);
     for (const Message& reply : replies) {
-      if (reply.kind != Message::Kind::kLink || reply.link.family != AF_UNSPEC) continue;
-      links.Set(links.Length(), LinkToJs(env, reply.link));
+      if (reply.kind == kind && keep(reply)) values.Set(values.Length(), to_js(env, reply));
     }
-    return links;
+    return values;
   }
 
   Napi::Value AddAddress(const Napi::CallbackInfo& info) {
@@ -392,21 +401,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   Napi::Value ListAddresses(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const DumpFilter filter = ReadAddressFilterFields(env, info[0]);
-    std::vector<Message> replies;
-    if (!Query(env, netlink::EncodeAddressDump(filter.family, filter.index), netlink::Until::kDone, &replies)) {
-      return env.Null();
-    }
-    Napi::Array addresses = Napi::Array::New(env);
-    for (const Message& reply : replies) {
-      if (reply.kind != Message::Kind::kAddress) continue;
-      // Older kernels ignore the dump filter; filtering again costs nothing.
-      if (filter.index != 0 && reply.address.index != filter.index) continue;
-      if (filter.family != AF_UNSPEC && reply.address.family != filter.family) continue;
-      addresses.Set(addresses.Length(), AddressInfoToJs(env, reply.address));
-    }
-    return addresses;
+    const DumpFilter filter = ReadAddressFilterFields(info.Env(), info[0]);
+    return Dump(info.Env(), netlink::EncodeAddressDump(filter.family, filter.index), Message::Kind::kAddress,
+                [&](const Message& m) {
+                  return (filter.index == 0 || m.address.index == filter.index) && (filter.family == AF_UNSPEC || m.address.family == filter.family);
+                },
+                [](Napi::Env env, const Message& m) { return AddressInfoToJs(env, m.address); });
   }
 
   Napi::Value AddRoute(const Napi::CallbackInfo& info) {
@@ -422,20 +422,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   Napi::Value ListRoutes(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const DumpFilter filter = ReadRouteFilterFields(env, info[0]);
-    std::vector<Message> replies;
-    if (!Query(env, netlink::EncodeRouteDump(filter.family, filter.table), netlink::Until::kDone, &replies)) {
-      return env.Null();
-    }
-    Napi::Array routes = Napi::Array::New(env);
-    for (const Message& reply : replies) {
-      if (reply.kind != Message::Kind::kRoute) continue;
-      if (filter.table != 0 && reply.route.table != filter.table) continue;
-      if (filter.family != AF_UNSPEC && reply.route.family != filter.family) continue;
-      routes.Set(routes.Length(), RouteToJs(env, reply.route));
-    }
-    return routes;
+    const DumpFilter filter = ReadRouteFilterFields(info.Env(), info[0]);
+    return Dump(info.Env(), netlink::EncodeRouteDump(filter.family, filter.table), Message::Kind::kRoute,
+                [&](const Message& m) {
+                  return (filter.table == 0 || m.route.table == filter.table) && (filter.family == AF_UNSPEC || m.route.family == filter.family);
+                },
+                [](Napi::Env env, const Message& m) { return RouteToJs(env, m.route); });
   }
 
   Napi::Value AddRule(const Napi::CallbackInfo& info) {
@@ -451,17 +443,10 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   Napi::Value ListRules(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const DumpFilter filter = ReadRuleFilterFields(env, info[0]);
-    std::vector<Message> replies;
-    if (!Query(env, netlink::EncodeRuleDump(filter.family), netlink::Until::kDone, &replies)) return env.Null();
-    Napi::Array rules = Napi::Array::New(env);
-    for (const Message& reply : replies) {
-      if (reply.kind != Message::Kind::kRule) continue;
-      if (filter.family != AF_UNSPEC && reply.rule.family != filter.family) continue;
-      rules.Set(rules.Length(), RuleToJs(env, reply.rule));
-    }
-    return rules;
+    const DumpFilter filter = ReadRuleFilterFields(info.Env(), info[0]);
+    return Dump(info.Env(), netlink::EncodeRuleDump(filter.family), Message::Kind::kRule,
+                [&](const Message& m) { return filter.family == AF_UNSPEC || m.rule.family == filter.family; },
+                [](Napi::Env env, const Message& m) { return RuleToJs(env, m.rule); });
   }
 
   // request(bytes): sends one pre-encoded change (encode*Request) and waits

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "netlink.h"
+#include "owns_fd.h"
 
 namespace vip {
 
@@ -24,12 +25,10 @@ struct NlError {
   uint32_t ext_ack_offset = 0;      // byte offset in the request
 };
 
-class NlSocket {
+class NlSocket : OwnsFd {
  public:
   NlSocket() = default;
   ~NlSocket();
-  NlSocket(const NlSocket&) = delete;
-  NlSocket& operator=(const NlSocket&) = delete;
 
   // Opens a NETLINK_ROUTE socket in `netns_path` (empty: the caller's
   // namespace), subscribed to the multicast `groups` (RTNLGRP_* numbers, may be

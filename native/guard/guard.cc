@@ -119,11 +119,9 @@ struct Guard {
   // that follows (lock_wait.h). The plan cannot change while it waits.
   vip::guard::LockWait lock_wait;
   struct LockTerms {
-    double lease_ms = 0;
-    double margin_ms = 0;
-    uint32_t lifetime = 0;
-    double add_within_ms = 0;
-    long pid = 0;
+    double lease_ms = 0, margin_ms = 0, add_within_ms = 0;  // ms
+    uint32_t lifetime = 0;                                   // s
+    long pid = 0;                                            // the elector's, for the record
     std::string boot;
   } lock_terms;
   std::string input;        // the line read so far (at most kMaxLine bytes)

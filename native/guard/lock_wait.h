@@ -15,15 +15,15 @@
 #pragma once
 #include <string>
 
+#include "../owns_fd.h"
+
 namespace vip {
 namespace guard {
 
-class LockWait {
+class LockWait : vip::OwnsFd {
  public:
   LockWait() = default;
   ~LockWait();
-  LockWait(const LockWait&) = delete;
-  LockWait& operator=(const LockWait&) = delete;
 
   // Starts watching fd `lock_fd`'s file (through /proc/self/fd: the inode
   // held, whatever the path names now); `poll_ms` is the fallback interval.

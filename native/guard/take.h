@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../nlsocket.h"
+#include "../owns_fd.h"
 
 namespace vip {
 namespace guard {
@@ -34,12 +35,10 @@ struct TakeOutcome {
   std::string sent;           // '1' or '0' per frame, in plan order
 };
 
-class TakePlan {
+class TakePlan : vip::OwnsFd {
  public:
   TakePlan() = default;
   ~TakePlan();
-  TakePlan(const TakePlan&) = delete;
-  TakePlan& operator=(const TakePlan&) = delete;
 
   void Clear();
   bool Empty() const { return steps_.empty(); }

@@ -140,7 +140,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       // The guard died between getting the lock and reporting its takeover: remove what it may have added.
       abandoned: () => {
         try {
-          this.footprint?.remove()
+          this.binding.footprint?.remove()
         } catch (error) {
           this.fail(error)
         }
@@ -173,27 +173,6 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     return this.options.vips.map((v) => v.address)
   }
 
-  // What the binding and the tenure hold, read under the names the state
-  // machine has always used for them.
-  private get netlink() {
-    return this.binding.netlink
-  }
-  private get link() {
-    return this.binding.link
-  }
-  private get footprint() {
-    return this.binding.footprint
-  }
-  private get packets() {
-    return this.binding.packets
-  }
-  private get guard() {
-    return this.tenure.guard
-  }
-  private get takePlan() {
-    return this.tenure.takePlan
-  }
-
   /**
    * Whether this replica does its job right now (see AnnouncerHealth). Reads
    * the interface's addresses once while leader, so the VIPs' presence is the
@@ -203,14 +182,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const state = this.stateValue
     if (state !== 'leader' && state !== 'follower') return { condition: 'not-leader', reasons: [state], state }
     const reasons: string[] = []
-    const link = this.link
+    const link = this.binding.link
     if (this.holding) {
       if (!link) reasons.push(`interface ${this.options.interface} is missing`)
       else if (!link.up) reasons.push(`link ${link.name} is administratively down`)
       else if (!link.carrier) reasons.push(`link ${link.name} has no carrier`)
       let present: Set<string> | undefined
       try {
-        present = this.footprint?.presentAddresses(true)
+        present = this.binding.footprint?.presentAddresses(true)
       } catch (error) {
         reasons.push(`cannot read the addresses of ${this.options.interface}: ${(error as Error).message}`)
       }
@@ -287,22 +266,22 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       overrun: () => this.enqueue(() => this.resync('netlink notifications overrun')),
       error: (error) => this.fail(error),
     })
-    const netlink = this.netlink!
+    const netlink = this.binding.netlink!
     // Before anything touches the host: a VIP someone else configured is not
     // ours to take over, refresh or delete (the stale cleanup below would have
     // deleted the host's own address, and with it its connected route).
-    const foreign = foreignVips(netlink, this.options, this.link?.index)
+    const foreign = foreignVips(netlink, this.options, this.binding.link?.index)
     if (foreign.length > 0) throw vipInUse(describeAddresses(netlink, foreign), 'refusing to start; nothing was changed')
     if (this.options.cleanStaleOnStart) {
-      const removed = cleanStale(netlink, this.options, this.link?.index)
+      const removed = cleanStale(netlink, this.options, this.binding.link?.index)
       if (removed.length > 0) {
         log(this.logger, 'warn', 'removed leftovers of an earlier run', { removed })
         this.emit('cleaned', { removed })
       }
     }
     await this.tenure.open(this.elector)
-    if (this.link) {
-      await this.attachLink(this.link)
+    if (this.binding.link) {
+      await this.attachLink(this.binding.link)
     } else {
       log(this.logger, 'warn', 'interface not found; waiting for it', { interface: this.options.interface })
       this.emit('link', { interface: this.options.interface, state: 'missing' })
@@ -332,7 +311,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    * hold the VIP keeps every other replica from holding it.
    */
   private cannotHold(): string | undefined {
-    if (!this.link) return `interface ${this.options.interface} missing`
+    if (!this.binding.link) return `interface ${this.options.interface} missing`
     if (this.foreign.length > 0) return `VIP configured on this host by someone else (${this.foreignKey})`
     return undefined
   }
@@ -381,11 +360,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    * (an outside conflict, reported) and steps back once it releases it.
    */
   private async checkForeign(): Promise<void> {
-    if (!this.netlink || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
-    const foreign = foreignVips(this.netlink, this.options, this.link?.index)
-    const described = describeAddresses(this.netlink, foreign).sort()
+    if (!this.binding.netlink || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
+    const foreign = foreignVips(this.binding.netlink, this.options, this.binding.link?.index)
+    const described = describeAddresses(this.binding.netlink, foreign).sort()
     const key = described.join(', ')
-    this.footprint?.avoid(foreign)
+    this.binding.footprint?.avoid(foreign)
     if (key === this.foreignKey) return
     this.foreign = foreign
     this.foreignKey = key
@@ -422,7 +401,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     this.enqueue(async () => {
       if (this.stateValue !== 'follower' || !this.campaigning || this.holding || this.yielded || this.lockTakeover.waiting) return
       const plan = this.tenure.usablePlan()
-      if (!plan || !this.link || this.foreign.length > 0) return
+      if (!plan || !this.binding.link || this.foreign.length > 0) return
       await this.lockTakeover.start(plan.guard, plan, this.options.fenceMarginMs)
     })
   }
@@ -439,7 +418,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // V8 drops the bytecode of functions that have not run for a while; a
     // follower may wait for hours, so keep its takeover path compiled.
     this.rewarmTimer ??= setInterval(() => {
-      if (!this.holding && this.footprint && this.packets) this.warmUp()
+      if (!this.holding && this.binding.footprint && this.binding.packets) this.warmUp()
     }, 20_000).unref()
     this.emit('link', { interface: link.name, state: 'present' })
   }
@@ -451,8 +430,8 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    * about 0.5 ms warm.
    */
   private warmUp(): void {
-    this.footprint!.encodeAddRequests()
-    this.footprint!.rehearse()
+    this.binding.footprint!.encodeAddRequests()
+    this.binding.footprint!.rehearse()
     // V8 compiles a function's whole body on its first call, whatever path
     // that call takes. A follower without a lease takes the shortest one
     // through each of the takeover's steps, on the real objects: acquire and
@@ -469,15 +448,15 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     }
     this.enqueue(() => {})
     for (const vip of this.options.vips) this.scheduleFor(vip.address)
-    const mac = this.packets!.mac
+    const mac = this.binding.packets!.mac
     for (const vip of this.options.vips) {
       if (vip.family === 4) for (const kind of this.options.arpKinds) gratuitousArp(kind, mac, vip.address)
       else neighbourAdvertisement(mac, vip.address)
     }
     // The guard's command path (write, reply, timer) is the takeover's first
     // step; take() refuses a NaN deadline before it writes anything.
-    this.guard?.ping().catch(() => {})
-    this.guard?.take(NaN, 1).catch(() => {})
+    this.tenure.guard?.ping().catch(() => {})
+    this.tenure.guard?.take(NaN, 1).catch(() => {})
     // A schedule that is cancelled before it can announce: announce() returns
     // at once for a follower, but its code and the schedule's are now compiled.
     const dry = new AnnounceSchedule(this.options.schedule, (reason, count) => this.announce(this.options.vips[0].address, reason, count))
@@ -506,7 +485,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     if (byGuard) {
       this.electedAt = byGuard.acquiredAt
       this.tookOnce = true
-      if (byGuard.outcome && this.link) return this.becameLeaderByGuard(byGuard.plan, byGuard.outcome, this.link, lease, byGuard.acquiredAt, byGuard.lifetimeS, true)
+      if (byGuard.outcome && this.binding.link) return this.becameLeaderByGuard(byGuard.plan, byGuard.outcome, this.binding.link, lease, byGuard.acquiredAt, byGuard.lifetimeS, true)
     }
     this.enqueue(() => this.acquire('elected'))
   }
@@ -565,7 +544,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // Elected while the VIP can't be held here (an election that crossed our
     // stepping back, or an elector that ignores stop()): take nothing, and
     // make sure the elector is stopped.
-    if (!this.link || !this.footprint || !this.guard) return this.syncCampaign() // waiting for the interface
+    if (!this.binding.link || !this.binding.footprint || !this.tenure.guard) return this.syncCampaign() // waiting for the interface
     if (this.foreign.length > 0) {
       log(this.logger, 'warn', 'elected, but the VIP is configured here by someone else: not taking it', { trigger, foreign: this.foreignKey })
       return this.syncCampaign()
@@ -580,7 +559,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
         this.yielded = true
         return
       }
-      if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.footprint || !this.guard) return
+      if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.binding.footprint || !this.tenure.guard) return
     }
     this.tookOnce = true
     const now = monotonicNow()
@@ -596,12 +575,13 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const plan = this.tenure.usablePlan()
     if (plan) {
       // Kept for the report: a deposal while the guard works clears this.lease.
-      const { link, lease } = this
+      const link = this.binding.link
+      const lease = this.lease
       const outcome = await this.tenure.takeByGuard(fenceAt, lifetime)
       if (outcome) return this.becameLeaderByGuard(plan, outcome, link, lease, now, lifetime)
       // Declined: the guard added nothing and is not armed; this thread takes
       // over instead, if it still should.
-      if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.footprint || !this.guard || !this.link) return
+      if (this.holding || !this.lease || this.stateValue !== 'follower' || !this.binding.footprint || !this.tenure.guard || !this.binding.link) return
     }
     // Break before make (Tenure.takeByHost): armed, then the footprint added.
     const { armedAt, appliedAt } = await this.tenure.takeByHost(fenceAt, lifetime, (error) => {
@@ -618,7 +598,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const announcedAt = this.firstFrameAt ?? monotonicNow()
     const takeoverMs = announcedAt - this.electedAt
     const phases: TakeoverPhases = { armMs: armedAt - this.electedAt, footprintMs: appliedAt - armedAt, firstFrameMs: announcedAt - appliedAt }
-    this.reportLeader(this.link, this.lease, takeoverMs, phases, 'host')
+    this.reportLeader(this.binding.link, this.lease, takeoverMs, phases, 'host')
   }
 
   /** Bookkeeping after the guard took over: the footprint is on the host, the first burst sent. */
@@ -639,7 +619,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     // (an operator, a bond failover) gets the burst again from this thread.
     let macNow = plan.mac
     try {
-      macNow = this.packets?.readLink().mac ?? plan.mac
+      macNow = this.binding.packets?.readLink().mac ?? plan.mac
     } catch {
       // the interface is going away: its notification follows (linkGone)
     }
@@ -656,7 +636,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       const kinds = vip.family === 4 ? this.options.arpKinds.map((k) => `arp-${k}` as const) : (['neighbour-advertisement'] as const)
       this.emit('announced', { vip: vip.address, kinds: [...kinds], count, reason: 'takeover' })
     }
-    if (macNow !== plan.mac) this.enqueue(() => (this.footprint && this.guard ? this.teachGuard() : undefined))
+    if (macNow !== plan.mac) this.enqueue(() => (this.binding.footprint && this.tenure.guard ? this.teachGuard() : undefined))
     const announcedAt = outcome.firstFrameAt ?? outcome.addedAt
     const phases: TakeoverPhases = { armMs: outcome.armedAt - this.electedAt, footprintMs: outcome.addedAt - outcome.armedAt, firstFrameMs: announcedAt - outcome.addedAt }
     this.reportLeader(link, lease, announcedAt - this.electedAt, phases, 'guard', atLock)
@@ -706,12 +686,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
    * then steps down (onAddressEvent).
    */
   private refreshLifetime(): void {
-    if (!this.holding || !this.lease || !this.footprint || this.expiry === Infinity) return
+    if (!this.holding || !this.lease || !this.binding.footprint || this.expiry === Infinity) return
     const now = monotonicNow()
     const lifetime = lifetimeFor(this.lease.deadline, now)
     if (lifetime === 0 || !shouldRefresh(this.expiry, now + lifetime * 1000, now)) return
     try {
-      this.footprint.refresh(lifetime)
+      this.binding.footprint.refresh(lifetime)
       this.expiry = now + lifetime * 1000
       this.refreshFailure = undefined
     } catch (error) {
@@ -749,12 +729,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private announce(vip: string, reason: AnnounceReason, count: number): void {
-    if (!this.holding || !this.packets) return // never announce without leadership
+    if (!this.holding || !this.binding.packets) return // never announce without leadership
     const family = vip.includes(':') ? 6 : 4
     let sent = 0
     try {
       for (let i = 0; i < count; i++) {
-        sent += family === 4 ? this.packets.sendGratuitousArp(vip, this.options.arpKinds) : this.packets.sendNeighbourAdvertisement(vip)
+        sent += family === 4 ? this.binding.packets.sendGratuitousArp(vip, this.options.arpKinds) : this.binding.packets.sendNeighbourAdvertisement(vip)
       }
     } catch (error) {
       // ENETDOWN while the link is down: the link-up handler announces again.
@@ -771,24 +751,24 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
 
   private onAddressEvent(event: AddressEvent): void {
     if (!this.options.vips.some((v) => v.address === event.address)) return
-    if (!this.footprint?.owns(event)) {
+    if (!this.binding.footprint?.owns(event)) {
       // The VIP with another prefix or on another interface (or on an
       // interface not attached yet: the check runs after the attach queued
       // before it): someone else's.
       this.enqueue(() => this.checkForeign())
       return
     }
-    if (event.action !== 'delete' || !this.holding || !this.link) return
+    if (event.action !== 'delete' || !this.holding || !this.binding.link) return
     const seenAt = monotonicNow()
     this.enqueue(async () => {
       if (!this.holding || !this.lease || this.fenceAt(this.lease) <= monotonicNow()) return
       // The interface itself went (its addresses are deleted first): linkGone, queued next, handles it.
-      if (!this.netlink!.findLink(this.link!.index)) return
-      if (this.footprint!.presentAddresses().has(event.address)) return
+      if (!this.binding.netlink!.findLink(this.binding.link!.index)) return
+      if (this.binding.footprint!.presentAddresses().has(event.address)) return
       // Our own guard may have done it (a fence that a late renewal raced):
       // its report precedes the answer to a ping, so ask before restoring.
-      await this.guard?.ping().catch(() => {})
-      if (this.fenceReported || !this.holding || !this.footprint) return
+      await this.tenure.guard?.ping().catch(() => {})
+      if (this.fenceReported || !this.holding || !this.binding.footprint) return
       const now = monotonicNow()
       const lifetime = lifetimeFor(this.lease.deadline, now)
       if (lifetime === 0) {
@@ -796,9 +776,9 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
         // lease is too close to its end to give it another second: step down.
         return this.release('lease not renewed in time: the kernel lifetime of the VIP ran out')
       }
-      this.footprint.restoreAddress(event.address, lifetime)
+      this.binding.footprint.restoreAddress(event.address, lifetime)
       if (lifetime !== Infinity) {
-        this.footprint.refresh(lifetime) // the same expiry for every VIP
+        this.binding.footprint.refresh(lifetime) // the same expiry for every VIP
         this.expiry = now + lifetime * 1000
       }
       const delayMs = monotonicNow() - seenAt
@@ -811,11 +791,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private onRuleEvent(event: RuleEvent): void {
-    if (event.action === 'delete' && this.holding && this.footprint?.ownsRule(event.rule)) this.restoreRoutingSoon()
+    if (event.action === 'delete' && this.holding && this.binding.footprint?.ownsRule(event.rule)) this.restoreRoutingSoon()
   }
 
   private onRouteEvent(event: RouteEvent): void {
-    if (event.action === 'delete' && this.holding && this.footprint?.ownsRoute(event.route)) this.restoreRoutingSoon()
+    if (event.action === 'delete' && this.holding && this.binding.footprint?.ownsRoute(event.route)) this.restoreRoutingSoon()
   }
 
   /**
@@ -833,14 +813,14 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       if (!this.holding || !this.lease || this.fenceAt(this.lease) <= monotonicNow()) return
       // Our own guard may have done it (a fence that a late renewal raced):
       // its report precedes the answer to a ping, so ask before restoring.
-      await this.guard?.ping().catch(() => {})
-      if (this.fenceReported || !this.holding || !this.footprint || !this.link) return
+      await this.tenure.guard?.ping().catch(() => {})
+      if (this.fenceReported || !this.holding || !this.binding.footprint || !this.binding.link) return
       // A link taken down (or removed) loses its routes to the kernel; the
       // link-up path re-applies the whole footprint (linkGone handles a
       // removal): don't fight it.
-      const link = this.netlink!.findLink(this.link.index)
+      const link = this.binding.netlink!.findLink(this.binding.link.index)
       if (!link || !link.up || !link.carrier) return
-      for (const restored of this.footprint.restoreRouting()) {
+      for (const restored of this.binding.footprint.restoreRouting()) {
         const delayMs = monotonicNow() - seenAt
         this.stats.restores++
         log(this.logger, 'warn', `${restored.kind} was removed from outside; restored`, { event: 'restored', item: restored.item, delayMs: Number(delayMs.toFixed(3)) })
@@ -853,17 +833,17 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     const name = this.options.interface
     const link = event.link
     if (event.action === 'delete') {
-      if (this.link && link.index === this.link.index) {
+      if (this.binding.link && link.index === this.binding.link.index) {
         this.enqueue(() => this.linkGone())
       }
       return
     }
     if (link.name !== name) {
       // A rename away from our name looks like a change of another name.
-      if (this.link && link.index === this.link.index) this.enqueue(() => this.linkGone())
+      if (this.binding.link && link.index === this.binding.link.index) this.enqueue(() => this.linkGone())
       return
     }
-    if (!this.link || this.link.index !== link.index) {
+    if (!this.binding.link || this.binding.link.index !== link.index) {
       this.enqueue(async () => {
         if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return
         await this.attachLink(link)
@@ -875,11 +855,11 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       })
       return
     }
-    const before = this.link
+    const before = this.binding.link
     this.binding.update(link)
     // The guard's frames carry the MAC: a new one (an operator, a bond
     // failover) needs a new plan before the next takeover.
-    if (this.takePlan && link.mac !== this.takePlan.mac) this.enqueue(() => (this.footprint && this.guard && this.link === link ? this.teachGuard() : undefined))
+    if (this.tenure.takePlan && link.mac !== this.tenure.takePlan.mac) this.enqueue(() => (this.binding.footprint && this.tenure.guard && this.binding.link === link ? this.teachGuard() : undefined))
     if (before.carrier && !link.carrier) {
       log(this.logger, 'warn', 'link down (no carrier)', { interface: name })
       this.emit('link', { interface: name, state: 'down' })
@@ -921,12 +901,12 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
     log(this.logger, 'warn', 'resynchronising', { why })
     // Notifications were lost: VIPs someone else added or removed among them.
     await this.checkForeign()
-    if (this.holding && this.footprint) this.applyAgain()
+    if (this.holding && this.binding.footprint) this.applyAgain()
   }
 
   /** Puts the whole footprint back while holding (link up, resync), with a fresh lifetime. */
   private applyAgain(): void {
-    if (!this.lease || !this.footprint) return
+    if (!this.lease || !this.binding.footprint) return
     const now = monotonicNow()
     const lifetime = lifetimeFor(this.lease.deadline, now)
     if (lifetime === 0) {
@@ -936,10 +916,10 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
       // leadership. The addresses keep what they have (the next refresh, or
       // the release, follows); the routes a link-down flushed go back now,
       // or nothing ever would (the chaos suite found them missing for good).
-      this.footprint.restoreRouting()
+      this.binding.footprint.restoreRouting()
       return
     }
-    this.footprint.apply(lifetime)
+    this.binding.footprint.apply(lifetime)
     if (lifetime !== Infinity) this.expiry = now + lifetime * 1000
   }
 
@@ -1078,7 +1058,7 @@ export class VipAnnouncer extends (EventEmitter as new () => TypedEmitter<Announ
   }
 
   private onGuardExit(guard: GuardPort, code: number | null, signal: string | null): void {
-    if (this.guard !== guard || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
+    if (this.tenure.guard !== guard || this.stateValue === 'stopping' || this.stateValue === 'stopped') return
     this.fail(new Error(`guard process exited unexpectedly (${signal ?? code}); giving up leadership and restarting it`))
     this.tenure.dropGuard(guard)
     this.enqueue(async () => {

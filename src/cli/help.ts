@@ -104,3 +104,8 @@ Options:
       --json   Print the results as JSON
   -h, --help   Show this help
 `
+
+/** What `vip-announcer --help` lists for each command, and what `NAME --help` prints. */
+export const RUN_TEXT = { name: 'run', summary: 'Hold and announce the VIP while this replica is leader', help: RUN_HELP } as const
+export const CHECK_TEXT = { name: 'check', summary: 'Preflight: validate the config and the host, print what to fix', help: CHECK_HELP } as const
+export const LAB_TEXT = { name: 'lab', summary: 'Demonstrate a failover in throw-away network namespaces (root)', help: LAB_HELP } as const

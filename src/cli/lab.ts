@@ -3,7 +3,7 @@
 // namespace it made.
 import type { Writable } from 'node:stream'
 import { EXIT, signalName, type Command, type CommandIo } from './command'
-import { LAB_HELP } from './help'
+import { LAB_TEXT } from './help'
 import { LAB_FLAGS, labArgs, type LabCommandOptions } from './options'
 
 /** Runs the demonstration; resolves to the exit code. */
@@ -11,9 +11,7 @@ export type Demonstrate = (options: LabCommandOptions, io: CommandIo) => Promise
 
 export function createLabCommand(demonstrate: Demonstrate = demonstrateInNamespaces): Command<typeof LAB_FLAGS> {
   return {
-    name: 'lab',
-    summary: 'Demonstrate a failover in throw-away network namespaces (root)',
-    help: LAB_HELP,
+    ...LAB_TEXT,
     flags: LAB_FLAGS,
     run: (flags, io) => demonstrate(labArgs(flags), io),
   }

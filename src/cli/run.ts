@@ -2,7 +2,7 @@
 // announcer itself (announce.ts) is loaded only once they are valid.
 import { loadVclusterConfig } from '../config'
 import { EXIT, type Command, type CommandIo } from './command'
-import { RUN_HELP } from './help'
+import { RUN_TEXT } from './help'
 import { RUN_FLAGS, runArgs, type RunCommandOptions } from './options'
 
 /** Holds and announces the VIP until io.signal aborts; resolves to the exit code. */
@@ -14,9 +14,7 @@ const announceOnUse: Announce = (options, io) => (require('./announce') as typeo
 
 export function createRunCommand(announce: Announce = announceOnUse): Command<typeof RUN_FLAGS> {
   return {
-    name: 'run',
-    summary: 'Hold and announce the VIP while this replica is leader',
-    help: RUN_HELP,
+    ...RUN_TEXT,
     flags: RUN_FLAGS,
     async run(flags, io) {
       const args = runArgs(flags)

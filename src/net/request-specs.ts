@@ -24,27 +24,16 @@ import type { AddressSpec, Family, LinkRef, RouteSpec, RuleSpec } from './types'
 // the facade resolves to an ifindex with its own socket (names are per
 // namespace).
 
-/** A validated AddressSpec. */
-export interface NormalizedAddress {
-  /** The link as given (name or index); the Netlink handle resolves it. */
-  link: LinkRef
-  /** The family of `address`. */
+/**
+ * A validated AddressSpec: `family` added, `address` in canonical form,
+ * `prefixLength` checked against the family, `label` only for IPv4 and absent
+ * in a delete, `nodad` present (true) only for IPv6 adds that asked for it,
+ * and the lifetimes in seconds with 2^32-1 (0xffffffff) for forever:
+ * `preferredLifetime` equals `validLifetime` when only that was given, both
+ * absent when neither was (forever).
+ */
+export interface NormalizedAddress extends AddressSpec {
   family: Family
-  /** The address in canonical form. */
-  address: string
-  /** Checked against the family. */
-  prefixLength: number
-  /** IPv4 only; absent in a delete. */
-  label?: string
-  /** Present (true) only for IPv6 adds that asked for it. */
-  nodad?: boolean
-  /**
-   * Seconds, 2^32-1 (0xffffffff) for forever; equals `validLifetime` when only
-   * that was given. Absent when neither lifetime was given (forever).
-   */
-  preferredLifetime?: number
-  /** Seconds, 2^32-1 (0xffffffff) for forever. Absent when neither lifetime was given (forever). */
-  validLifetime?: number
 }
 
 /**

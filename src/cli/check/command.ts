@@ -1,6 +1,6 @@
 // `vip-announcer check`: run the preflight checks, print, return the exit code.
 import { EXIT, type Command } from '../command'
-import { CHECK_HELP } from '../help'
+import { CHECK_TEXT } from '../help'
 import { CHECK_FLAGS, checkArgs } from '../options'
 import { readEffectiveCapabilities } from './capabilities'
 import { runChecks, type CheckDependencies } from './checks'
@@ -17,9 +17,7 @@ export const defaultCheckDependencies: CheckDependencies = {
 /** Exit code 0 when no check failed (including kube-vip disabled), 1 otherwise. */
 export function createCheckCommand(deps: CheckDependencies = defaultCheckDependencies): Command<typeof CHECK_FLAGS> {
   return {
-    name: 'check',
-    summary: 'Preflight: validate the config and the host, print what to fix',
-    help: CHECK_HELP,
+    ...CHECK_TEXT,
     flags: CHECK_FLAGS,
     async run(flags, io) {
       const options = checkArgs(flags)
