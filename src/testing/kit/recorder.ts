@@ -306,7 +306,11 @@ class Recorder {
       promise = Promise.reject(error)
     }
     return new Promise<boolean>((resolve) => {
+      let settled = false
+      // Once: a call that settles after the kit gave up on it is not recorded again.
       const settle = (outcome: 'resolved' | 'rejected' | 'timeout', error?: string) => {
+        if (settled) return
+        settled = true
         clearTimeout(timer)
         this.push({ at: this.now(), kind: 'return', candidate, method, round, outcome, ...(error !== undefined ? { error } : {}) })
         resolve(outcome === 'resolved')
