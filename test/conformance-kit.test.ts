@@ -293,12 +293,12 @@ t.test('an isLeader getter that throws reads as false: the run completes and eve
     name: 'throwing-is-leader',
     candidates: 2,
     ...memoryCandidates((inner) => new ThrowingIsLeader(inner)),
-    timeoutMs: 1000,
+    timeoutMs: 500,
     settleMs: 200,
   })
   t.equal(report.ok, false)
   t.match(check(report, 'event-order').message, /^candidate \d: isLeader was false for \d+ ms while its events said leader/)
-  t.equal(check(report, 'stop-takeover').message, 'no single leader to stop within 1000 ms')
+  t.equal(check(report, 'stop-takeover').message, 'no single leader to stop within 500 ms')
   t.not(check(report, 'stop-all').status, 'skip', 'stop-all ran')
 })
 
