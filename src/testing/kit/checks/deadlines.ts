@@ -1,5 +1,4 @@
-import { validDeadline } from '../model'
-import { replay } from '../model'
+import { replay, validDeadline } from '../model'
 import { created, defineCheck, fail, first, ms, notReached, pass, rel } from './check'
 
 /** Deadlines lie ahead when announced, only move forward, and leadership (events and isLeader) ends before them. */
