@@ -265,6 +265,43 @@ t.test('an elector whose start() rejects is reported, not thrown', async (t) => 
   t.equal(check(report, 'first-leader').status, 'skip')
 })
 
+t.test('an elector whose start() throws synchronously fails the start check with that error', async (t) => {
+  const report = await runElectorConformance({
+    name: 'throwing-start',
+    candidates: 2,
+    create: () => {
+      const e = new EveryoneLeads()
+      e.start = () => {
+        throw new Error('not configured')
+      }
+      return e
+    },
+    ...quick,
+  })
+  t.equal(check(report, 'start').status, 'fail')
+  t.equal(check(report, 'start').message, 'start() of candidate 0 rejected: not configured; start() of candidate 1 rejected: not configured')
+  t.equal(check(report, 'stop-all').status, 'pass', 'the kit still stops everybody')
+})
+
+t.test('an isLeader getter that throws reads as false: the run completes and event-order fails', async (t) => {
+  class ThrowingIsLeader extends Wrapper {
+    override get isLeader(): boolean {
+      throw new Error('getter broken')
+    }
+  }
+  const report = await runElectorConformance({
+    name: 'throwing-is-leader',
+    candidates: 2,
+    ...memoryCandidates((inner) => new ThrowingIsLeader(inner)),
+    timeoutMs: 500,
+    settleMs: 200,
+  })
+  t.equal(report.ok, false)
+  t.match(check(report, 'event-order').message, /^candidate \d: isLeader was false for \d+ ms while its events said leader/)
+  t.equal(check(report, 'stop-takeover').message, 'no single leader to stop within 500 ms')
+  t.not(check(report, 'stop-all').status, 'skip', 'stop-all ran')
+})
+
 t.test("MemoryLeaseElector: start() from a 'deposed' listener during stop() campaigns again after the release", async (t) => {
   const store = new MemoryLeaseStore()
   const elector = new MemoryLeaseElector(store, { identity: 'a', ttlMs: 300 })
