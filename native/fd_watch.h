@@ -66,4 +66,19 @@ class FdWatch {
 bool CallFromLoop(Napi::Env env, const Napi::FunctionReference& callback, const Napi::AsyncContext& context,
                   const std::vector<napi_value>& args);
 
+// Ends the watch of a JavaScript-facing wrapper (from its close()): closes the
+// watch, drops the callback and the wrapper's own strong reference. The
+// callback closes over the JavaScript object that owns the wrapper, so keeping
+// it past close() would keep the pair, and everything its listeners reach,
+// alive for good (docs/reliability.md, "Soak"). False if it was not watching.
+template <typename Wrapper>
+bool EndWatch(FdWatch*& watch, Napi::FunctionReference& callback, Wrapper& wrapper) {
+  if (watch == nullptr) return false;
+  watch->Close();
+  watch = nullptr;
+  callback.Reset();
+  wrapper.Unref();
+  return true;
+}
+
 }  // namespace vip

@@ -366,15 +366,8 @@ class FileLock : public Napi::ObjectWrap<FileLock> {
     return info.Env().Undefined();
   }
 
-  void StopWatch() {
-    if (watch_ == nullptr) return;
-    watch_->Close();
-    watch_ = nullptr;
-    // As in PacketCapture::Close: the callback closes over the JavaScript
-    // FileLock, so keeping it would keep this wrapper alive for good.
-    callback_.Reset();
-    Unref();
-  }
+  // The callback closes over the JavaScript FileLock (see EndWatch).
+  void StopWatch() { EndWatch(watch_, callback_, *this); }
 
   void OnEvents(int status) {
     Napi::Env env = Env();

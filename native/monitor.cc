@@ -107,11 +107,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
   void OnReadable(int status);
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (watch_ != nullptr) {
-      watch_->Close();
-      watch_ = nullptr;
-      callback_.Reset();
-      Unref();
+    if (EndWatch(watch_, callback_, *this)) {
       // Closed: nothing reads into it again, and the wrapper may outlive this
       // call until a major GC (see NlSocket::Close).
       netlink::Bytes().swap(buffer_);

@@ -443,14 +443,7 @@ class PacketCapture : public Napi::ObjectWrap<PacketCapture> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (watch_ != nullptr) {
-      watch_->Close();
-      watch_ = nullptr;
-      // The callback closes over the JavaScript FrameCapture that owns this
-      // wrapper: a strong reference kept past close() makes the pair, and
-      // everything its listeners reach, uncollectable (docs/reliability.md, "Soak").
-      callback_.Reset();
-      Unref();
+    if (EndWatch(watch_, callback_, *this)) {
       // Closed: nothing reads into it again (see NlSocket::Close).
       std::vector<uint8_t>().swap(buffer_);
     }

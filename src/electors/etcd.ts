@@ -9,7 +9,7 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3'
 import { monotonicNow } from '../clock'
 import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
-import { etcdSchemeProblem, parseEtcdEndpoint } from './names'
+import { etcdSchemeProblem, parseEtcdEndpoint, requireOptionsObject } from './names'
 import { loadOptionalPeer } from './optional-peer'
 
 /**
@@ -143,9 +143,7 @@ export class EtcdElector extends CampaignElector {
 
   constructor(options: EtcdElectorOptions) {
     super()
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`EtcdElector: options must be an object, got ${String(options)}`)
-    }
+    requireOptionsObject('EtcdElector', options)
     this.name = nonEmpty('name', options.name)
     this.identity = nonEmpty('identity', options.identity)
     this.key = options.key === undefined ? `vip-announcer/leader/${this.name}` : nonEmpty('key', options.key)

@@ -9,7 +9,7 @@ import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-
 import { monotonicNow } from '../clock'
 import { LeaseTracker } from '../elector'
 import { CampaignElector } from './campaign'
-import { kubernetesNameProblem } from './names'
+import { kubernetesNameProblem, requireOptionsObject } from './names'
 import { loadOptionalPeer } from './optional-peer'
 
 /** Options of {@link KubernetesLeaseElector}. */
@@ -182,9 +182,7 @@ export class KubernetesLeaseElector extends CampaignElector {
 
   constructor(options: KubernetesLeaseElectorOptions) {
     super()
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(`KubernetesLeaseElector: options must be an object, got ${String(options)}`)
-    }
+    requireOptionsObject('KubernetesLeaseElector', options)
     this.namespace = requireName('namespace', options.namespace)
     this.name = requireName('name', options.name)
     if (typeof options.identity !== 'string' || options.identity.trim() === '') {

@@ -44,3 +44,8 @@ export function etcdSchemeProblem(urls: string[]): string | undefined {
   if (secure === 0 || secure === urls.length) return undefined
   return `endpoints mix http:// and https:// (${urls.join(', ')}); the etcd client uses one scheme for all`
 }
+
+/** Throws unless `options` is an object: the first thing an elector's constructor checks, named after it. */
+export function requireOptionsObject(owner: string, options: unknown): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${owner}: options must be an object, got ${String(options)}`)
+}

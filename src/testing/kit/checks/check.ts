@@ -29,8 +29,9 @@ export interface CheckDefinition<Id extends string = string> {
   judge(trace: Trace, window: PhaseWindow): Verdict
 }
 
-export function defineCheck<const Id extends string>(definition: CheckDefinition<Id>): CheckDefinition<Id> {
-  return definition
+/** A check: what it is (id, the phase it judges, its rule in one line) and its judgement. */
+export function defineCheck<const Id extends string>(what: Omit<CheckDefinition<Id>, 'judge'>, judge: CheckDefinition<Id>['judge']): CheckDefinition<Id> {
+  return { ...what, judge }
 }
 
 /** The check's verdict on `trace`. */
