@@ -31,6 +31,8 @@ interface Round {
    * frameMs by the ARP processing plus that thread's wake-up.
    */
   neighMs: number
+  /** the first frame's arrival (frameMs's end) on CLOCK_MONOTONIC, ms: to line up with a replica's own stamps */
+  frameAt: number
   /** the killed replica still had the VIP afterwards */
   leftBehind: boolean
 }
@@ -63,7 +65,8 @@ async function measure(worker: LabHost, capture: FrameCapture, neighbours: Neigh
     // Cross-check with ip(8): the entry really shows the new MAC.
     await waitFor('ip neigh shows the new MAC', () => worker.neighbourMac(VIP) === newMac, 2000, 2)
     await sleep(200)
-    return { frameMs: (seen.arrivedAt ?? seen.at) - t0, neighMs: neighAt - t0, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
+    const frameAt = seen.arrivedAt ?? seen.at
+    return { frameMs: frameAt - t0, neighMs: neighAt - t0, frameAt, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
   } finally {
     await neighbour.close()
   }
@@ -121,6 +124,17 @@ interface LockWaitRound extends Round {
   takeoverMs: number
   /** the same, step by step (the leader event's phases) */
   phases: { armMs: number; footprintMs: number; firstFrameMs: number }
+  /**
+   * The lease's start (the leader event's deadline − leaseMs: for `on` the
+   * guard's stamp right after its flock, for `off` the elector's after its
+   * own) -> the first GARP's kernel receive stamp at the worker. "elected ->
+   * first frame on the wire" without the sendto's return: a frame sent on
+   * the veth is bridged and received by the worker inside the sender's
+   * sendto (measured: it arrives 2-7 us after the call starts, the call
+   * returns 40-60 us later), so the leader event's first-frame stamp,
+   * taken when sendto returns, includes the worker's receive processing.
+   */
+  lockToWireMs: number
   takenAtLock: boolean
 }
 
@@ -140,7 +154,8 @@ export async function lockWaitAB(runs: number): Promise<LockWaitRound[]> {
     const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
     const neighbours = NeighbourWatcher.open(worker.path)
     const lock = path.join(tempDir('vip-bench-'), 'lock')
-    const start = async (host: LabHost, mode: 'on' | 'off') => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock, '--lock-wait', mode]))
+    const leaseMs = 4000
+    const start = async (host: LabHost, mode: 'on' | 'off') => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock, '--lock-wait', mode, '--lease-ms', String(leaseMs)]))
     for (const host of replicas) await start(host, modeOf(0))
     const rounds: LockWaitRound[] = []
     for (let i = 0; i < 2 * runs; i++) {
@@ -151,7 +166,8 @@ export async function lockWaitAB(runs: number): Promise<LockWaitRound[]> {
       await sleep(150)
       const round = await measure(worker, capture, neighbours, other.mac('eth0'), () => procs.get(leader)!.kill('SIGKILL'), leader)
       const took = await successor.waitFor('leader', 2000, () => true, seenBefore)
-      rounds.push({ ...round, mode: modeOf(i), takeoverMs: took.takeoverMs as number, phases: took.phases as LockWaitRound['phases'], takenAtLock: took.takenAtLock as boolean })
+      const lockToWireMs = round.frameAt - ((took.deadline as number) - leaseMs)
+      rounds.push({ ...round, mode: modeOf(i), takeoverMs: took.takeoverMs as number, phases: took.phases as LockWaitRound['phases'], lockToWireMs, takenAtLock: took.takenAtLock as boolean })
       await procs.get(leader)!.exited()
       await start(leader, modeOf(i + 1)) // the next round's successor
       progress('lock wait A/B', i + 1, 2 * runs)
@@ -273,12 +289,13 @@ if (require.main === module && process.argv[2] === 'lock-wait') {
       const neigh = summary(mine.map((r) => r.neighMs))
       const frame = summary(mine.map((r) => r.frameMs))
       const took = summary(mine.map((r) => r.takeoverMs))
+      const wire = summary(mine.map((r) => r.lockToWireMs))
       const atLock = mine.filter((r) => r.takenAtLock).length
       const phase = (key: keyof LockWaitRound['phases']) => fmt(summary(mine.map((r) => r.phases[key])).median)
       console.log(`lock wait ${mode} (n=${mine.length}, taken at the lock ${atLock}/${mine.length}): SIGKILL -> worker neigh has the new MAC median ${fmt(neigh.median)} (p90 ${fmt(neigh.p90)}); -> first GARP at the worker median ${fmt(frame.median)} (p90 ${fmt(frame.p90)}); elected -> first frame sent (leader event) median ${fmt(took.median)} (p90 ${fmt(took.p90)}); VIP left on killed replica ${mine.filter((r) => r.leftBehind).length}/${mine.length}`)
-      console.log(`  phases (medians): elected -> armed ${phase('armMs')}, -> footprint added ${phase('footprintMs')}, -> first frame ${phase('firstFrameMs')}`)
+      console.log(`  phases (medians): elected -> armed ${phase('armMs')}, -> footprint added ${phase('footprintMs')}, -> first frame ${phase('firstFrameMs')}; lock acquired -> first GARP received by the worker (kernel stamp) median ${fmt(wire.median)} (p90 ${fmt(wire.p90)})`)
     }
-    console.log(JSON.stringify(rounds.map((r) => ({ mode: r.mode, neighMs: +r.neighMs.toFixed(3), frameMs: +r.frameMs.toFixed(3), takeoverMs: +r.takeoverMs.toFixed(4), armMs: +r.phases.armMs.toFixed(4), atLock: r.takenAtLock }))))
+    console.log(JSON.stringify(rounds.map((r) => ({ mode: r.mode, neighMs: +r.neighMs.toFixed(3), frameMs: +r.frameMs.toFixed(3), takeoverMs: +r.takeoverMs.toFixed(4), armMs: +r.phases.armMs.toFixed(4), frameAt: +r.frameAt.toFixed(4), lockToWireMs: +r.lockToWireMs.toFixed(4), atLock: r.takenAtLock }))))
   })
 } else if (require.main === module) {
   failoverBench(Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 5)).then((r) => {
