@@ -43,11 +43,14 @@ export class NeighbourWatcher {
   readonly #exited: Promise<void>
   readonly #waiting = new Map<number, { armed?: () => void; changed: (at: number) => void; failed: (error: Error) => void }>()
   #next = 1
+  #holds = 0
 
   private constructor(netns: string) {
     // An eval'd worker has no TypeScript loader of its own: load the script through tsx.
     this.#worker = new Worker(`require('tsx/cjs/api').require(${JSON.stringify(script)}, __filename)`, { eval: true, workerData: { netns } })
-    // A bench that fails before close() must still exit (a pending watch has its own timer).
+    // Keeps the process alive only while something waits on the thread (its
+    // start, a watch, close()): a bench that fails before close() still
+    // exits, and one that awaits the thread is not cut short.
     this.#worker.unref()
     this.#exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()))
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -76,7 +79,13 @@ export class NeighbourWatcher {
 
   /** Resolves once the thread watches for `address` on `mac`: a change after that is seen. */
   async watch(address: string, mac: string, timeoutMs: number): Promise<NeighbourWatch> {
-    await this.#ready
+    this.#hold()
+    try {
+      await this.#ready
+    } catch (error) {
+      this.#release()
+      throw error
+    }
     const id = this.#next++
     let timer: NodeJS.Timeout | undefined
     let armed!: () => void
@@ -89,19 +98,32 @@ export class NeighbourWatcher {
         reject(new Error(`worker's entry for ${address} not on ${mac} within ${timeoutMs} ms`))
       }, timeoutMs)
     })
-    changed.catch(() => undefined)
+    changed.then(() => this.#release(), () => this.#release())
     this.#worker.postMessage({ watch: id, address, mac })
     await Promise.race([subscribed, changed])
     return { changed, close: async () => this.#cancel(id) }
   }
 
   #cancel(id: number): void {
-    if (!this.#waiting.delete(id)) return
+    const watch = this.#waiting.get(id)
+    if (!watch) return
+    this.#waiting.delete(id)
     this.#worker.postMessage({ cancel: id })
+    watch.failed(new Error('watch closed'))
+  }
+
+  #hold(): void {
+    if (this.#holds++ === 0) this.#worker.ref()
+  }
+
+  #release(): void {
+    if (--this.#holds === 0) this.#worker.unref()
   }
 
   async close(): Promise<void> {
+    this.#hold()
     this.#worker.postMessage({ close: true })
     await this.#exited
+    this.#release()
   }
 }
