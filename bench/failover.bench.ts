@@ -13,13 +13,26 @@ import { VIP, switchedReplicas } from '../test/lab/topologies'
 import { ReplicaProcess } from '../test/support/replica-process'
 import { tempDir } from '../test/support/temp'
 import { nextEvent, sleep, waitFor } from '../test/support/wait'
+import { NeighbourWatcher } from './neighbour-watch'
 import { fmt, progress, summary } from './stats'
 
 interface Round {
-  /** kill -> first frame from the new leader's MAC arrives at the worker (the kernel's receive stamp) */
+  /**
+   * kill -> the first frame from the new leader's MAC arrives at the worker:
+   * the kernel's receive timestamp of the captured frame (SO_TIMESTAMPNS,
+   * put on CLOCK_MONOTONIC by its age at the read: src/net/capture.ts
+   * arrivedAt), so no thread's lateness is in it.
+   */
   frameMs: number
-  /** kill -> the worker's kernel reports its neighbour entry now has the new MAC (RTM_NEWNEIGH, read here) */
+  /**
+   * kill -> the worker's kernel reports its neighbour entry now has the new MAC
+   * (RTM_NEWNEIGH): stamped on reading by a dedicated thread
+   * (bench/neighbour-watch.ts); the kernel puts no timestamp on it. Above
+   * frameMs by the ARP processing plus that thread's wake-up.
+   */
   neighMs: number
+  /** the first frame's arrival (frameMs's end) on CLOCK_MONOTONIC, ms: to line up with a replica's own stamps */
+  frameAt: number
   /** the killed replica still had the VIP afterwards */
   leftBehind: boolean
 }
@@ -34,30 +47,28 @@ interface Phases {
   sentMs: number
 }
 
-async function measure(worker: LabHost, capture: FrameCapture, newMac: string, kill: () => void, killed: LabHost, ifname = 'eth0'): Promise<Round> {
+async function measure(worker: LabHost, capture: FrameCapture, neighbours: NeighbourWatcher, newMac: string, kill: () => void, killed: LabHost, ifname = 'eth0'): Promise<Round> {
   // Gratuitous ARP updates existing entries only (arp_accept=0): make sure the
   // worker has one, pointing at the old leader, as a client talking to it would.
   worker.run('ping', '-c1', '-W1', VIP)
   await waitFor('worker entry at the old leader', () => worker.neighbourMac(VIP) === killed.mac(ifname), 2000)
   const frame = nextEvent<{ at: number; arrivedAt?: number }>(capture, 'frame', 15000, (f: any) => f.senderMac === newMac && f.senderIp === VIP)
-  // The worker's kernel reports the entry's change (RTM_NEWNEIGH); stamped
-  // when this process reads it, so a late bound (this loop is idle, waiting).
-  const neighbours = LinkMonitor.open({ netns: worker.path, neighbours: true })
-  let neighAt = NaN
-  neighbours.on('neighbour', (e) => {
-    if (Number.isNaN(neighAt) && e.neighbour.address === VIP && e.neighbour.mac === newMac) neighAt = monotonicNow()
-  })
+  // The worker's kernel reports the entry's change (RTM_NEWNEIGH); stamped by
+  // a thread that does nothing but read those (bench/neighbour-watch.ts), not
+  // by this busy one.
+  const neighbour = await neighbours.watch(VIP, newMac, 15000)
   try {
     const t0 = monotonicNow()
     kill()
     const seen = await frame
-    await waitFor('neighbour notification', () => !Number.isNaN(neighAt), 15000, 1)
+    const neighAt = await neighbour.changed
     // Cross-check with ip(8): the entry really shows the new MAC.
     await waitFor('ip neigh shows the new MAC', () => worker.neighbourMac(VIP) === newMac, 2000, 2)
     await sleep(200)
-    return { frameMs: (seen.arrivedAt ?? seen.at) - t0, neighMs: neighAt - t0, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
+    const frameAt = seen.arrivedAt ?? seen.at
+    return { frameMs: frameAt - t0, neighMs: neighAt - t0, frameAt, leftBehind: killed.addresses(ifname).includes(`${VIP}/32`) }
   } finally {
-    neighbours.close()
+    await neighbour.close()
   }
 }
 
@@ -67,6 +78,7 @@ export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & 
   try {
     const { replicas, worker } = switchedReplicas(lab, 2)
     const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
+    const neighbours = NeighbourWatcher.open(worker.path)
     const lock = path.join(tempDir('vip-bench-'), 'lock')
     const start = async (host: LabHost) => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock]))
     for (const host of replicas) await start(host)
@@ -83,7 +95,7 @@ export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & 
       monitor.on('address', (e) => {
         if (e.address === VIP && e.action === 'delete' && Number.isNaN(fencedAt)) fencedAt = monotonicNow()
       })
-      const round = await measure(worker, capture, other.mac('eth0'), () => {
+      const round = await measure(worker, capture, neighbours, other.mac('eth0'), () => {
         killedAt = monotonicNow()
         procs.get(leader)!.kill('SIGKILL')
       }, leader)
@@ -97,6 +109,7 @@ export async function vipAnnouncerFailover(runs: number): Promise<Array<Round & 
       progress('vip-announcer failover', i + 1, runs)
     }
     capture.close()
+    await neighbours.close()
     return rounds
   } finally {
     await Promise.all([...procs.values()].map((p) => p.stop()))
@@ -111,6 +124,17 @@ interface LockWaitRound extends Round {
   takeoverMs: number
   /** the same, step by step (the leader event's phases) */
   phases: { armMs: number; footprintMs: number; firstFrameMs: number }
+  /**
+   * The lease's start (the leader event's deadline − leaseMs: for `on` the
+   * guard's stamp right after its flock, for `off` the elector's after its
+   * own) -> the first GARP's kernel receive stamp at the worker. "elected ->
+   * first frame on the wire" without the sendto's return: a frame sent on
+   * the veth is bridged and received by the worker inside the sender's
+   * sendto (measured: it arrives 2-7 us after the call starts, the call
+   * returns 40-60 us later), so the leader event's first-frame stamp,
+   * taken when sendto returns, includes the worker's receive processing.
+   */
+  lockToWireMs: number
   takenAtLock: boolean
 }
 
@@ -128,8 +152,10 @@ export async function lockWaitAB(runs: number): Promise<LockWaitRound[]> {
   try {
     const { replicas, worker } = switchedReplicas(lab, 2)
     const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
+    const neighbours = NeighbourWatcher.open(worker.path)
     const lock = path.join(tempDir('vip-bench-'), 'lock')
-    const start = async (host: LabHost, mode: 'on' | 'off') => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock, '--lock-wait', mode]))
+    const leaseMs = 4000
+    const start = async (host: LabHost, mode: 'on' | 'off') => procs.set(host, await ReplicaProcess.start(host, ['--lock', lock, '--lock-wait', mode, '--lease-ms', String(leaseMs)]))
     for (const host of replicas) await start(host, modeOf(0))
     const rounds: LockWaitRound[] = []
     for (let i = 0; i < 2 * runs; i++) {
@@ -138,14 +164,16 @@ export async function lockWaitAB(runs: number): Promise<LockWaitRound[]> {
       const successor = procs.get(other)!
       const seenBefore = successor.events.length
       await sleep(150)
-      const round = await measure(worker, capture, other.mac('eth0'), () => procs.get(leader)!.kill('SIGKILL'), leader)
+      const round = await measure(worker, capture, neighbours, other.mac('eth0'), () => procs.get(leader)!.kill('SIGKILL'), leader)
       const took = await successor.waitFor('leader', 2000, () => true, seenBefore)
-      rounds.push({ ...round, mode: modeOf(i), takeoverMs: took.takeoverMs as number, phases: took.phases as LockWaitRound['phases'], takenAtLock: took.takenAtLock as boolean })
+      const lockToWireMs = round.frameAt - ((took.deadline as number) - leaseMs)
+      rounds.push({ ...round, mode: modeOf(i), takeoverMs: took.takeoverMs as number, phases: took.phases as LockWaitRound['phases'], lockToWireMs, takenAtLock: took.takenAtLock as boolean })
       await procs.get(leader)!.exited()
       await start(leader, modeOf(i + 1)) // the next round's successor
       progress('lock wait A/B', i + 1, 2 * runs)
     }
     capture.close()
+    await neighbours.close()
     return rounds
   } finally {
     await Promise.all([...procs.values()].map((p) => p.stop()))
@@ -205,14 +233,16 @@ export async function keepalivedFailover(runs: number): Promise<Round[]> {
     try {
       const { replicas, worker } = switchedReplicas(lab, 2)
       const capture = FrameCapture.open({ link: 'eth0', netns: worker.path })
+    const neighbours = NeighbourWatcher.open(worker.path)
       replicas.forEach((host, index) => startKeepalived(host, dir, 100 - index * 10))
       const leader = await waitFor('keepalived master', () => replicas.find((h) => h.addresses('eth0').includes(`${VIP}/32`)), 15000)
       const other = replicas.find((h) => h !== leader)!
       await sleep(1500) // settle: both sides exchanging adverts
-      rounds.push(await measure(worker, capture, other.mac('eth0'), () => {
+      rounds.push(await measure(worker, capture, neighbours, other.mac('eth0'), () => {
         for (const pid of keepalivedPids(leader)) process.kill(pid, 'SIGKILL')
       }, leader))
       capture.close()
+      await neighbours.close()
       progress('keepalived failover', i + 1, runs)
     } finally {
       for (const name of lab.namespaceNames) {
@@ -259,12 +289,13 @@ if (require.main === module && process.argv[2] === 'lock-wait') {
       const neigh = summary(mine.map((r) => r.neighMs))
       const frame = summary(mine.map((r) => r.frameMs))
       const took = summary(mine.map((r) => r.takeoverMs))
+      const wire = summary(mine.map((r) => r.lockToWireMs))
       const atLock = mine.filter((r) => r.takenAtLock).length
       const phase = (key: keyof LockWaitRound['phases']) => fmt(summary(mine.map((r) => r.phases[key])).median)
       console.log(`lock wait ${mode} (n=${mine.length}, taken at the lock ${atLock}/${mine.length}): SIGKILL -> worker neigh has the new MAC median ${fmt(neigh.median)} (p90 ${fmt(neigh.p90)}); -> first GARP at the worker median ${fmt(frame.median)} (p90 ${fmt(frame.p90)}); elected -> first frame sent (leader event) median ${fmt(took.median)} (p90 ${fmt(took.p90)}); VIP left on killed replica ${mine.filter((r) => r.leftBehind).length}/${mine.length}`)
-      console.log(`  phases (medians): elected -> armed ${phase('armMs')}, -> footprint added ${phase('footprintMs')}, -> first frame ${phase('firstFrameMs')}`)
+      console.log(`  phases (medians): elected -> armed ${phase('armMs')}, -> footprint added ${phase('footprintMs')}, -> first frame ${phase('firstFrameMs')}; lock acquired -> first GARP received by the worker (kernel stamp) median ${fmt(wire.median)} (p90 ${fmt(wire.p90)})`)
     }
-    console.log(JSON.stringify(rounds.map((r) => ({ mode: r.mode, neighMs: +r.neighMs.toFixed(3), frameMs: +r.frameMs.toFixed(3), takeoverMs: +r.takeoverMs.toFixed(4), atLock: r.takenAtLock }))))
+    console.log(JSON.stringify(rounds.map((r) => ({ mode: r.mode, neighMs: +r.neighMs.toFixed(3), frameMs: +r.frameMs.toFixed(3), takeoverMs: +r.takeoverMs.toFixed(4), armMs: +r.phases.armMs.toFixed(4), frameAt: +r.frameAt.toFixed(4), lockToWireMs: +r.lockToWireMs.toFixed(4), atLock: r.takenAtLock }))))
   })
 } else if (require.main === module) {
   failoverBench(Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 5)).then((r) => {

@@ -82,7 +82,7 @@ export async function kubeCrashBench(rounds: number, kills: Kill[], timing: [num
         const successor = pair.procs.get(next)!
         const seenNext = successor.events.length
         await sleep(2000 + Math.random() * timing[2] * 1000) // the follower watching; a random phase of the renewals
-        const neighbour = await watchNeighbour(pair.worker, leader.mac('eth0'), next.mac('eth0'), (lease + 15) * 1000)
+        const neighbour = await watchNeighbour(pair, leader.mac('eth0'), next.mac('eth0'), (lease + 15) * 1000)
         // Sampling from before the kill until after the takeover, so each round's samples see the holder on both sides.
         const sampler = sampleHolders(pair.replicas)
         try {
@@ -114,7 +114,7 @@ export async function kubeCrashBench(rounds: number, kills: Kill[], timing: [num
           results.get(kill)!.push(r)
           process.stderr.write(`  ${kill} #${i + 1}: stale VIP gone +${fmt(r.goneMs)}, successor +${fmt(r.addedMs)} (lease ${signed(r.addedMs - lease * 1000)}), since last renewal ${fmt(r.sinceRenewMs)}, worker +${fmt(r.neighMs)}, sampled holders max ${r.sampledMost} of ${r.samples}, MACs ${r.macsAfter}\n`)
         } finally {
-          neighbour.close()
+          await neighbour.close()
           await sampler.stop()
           await old.exited()
           await pair.start(leader, { cgroup: kill === 'cgroup' })

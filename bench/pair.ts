@@ -15,6 +15,7 @@ import { Lab, type LabHost } from '../test/lab/lab'
 import { VIP, switchedReplicas } from '../test/lab/topologies'
 import { ReplicaProcess } from '../test/support/replica-process'
 import { waitFor } from '../test/support/wait'
+import { NeighbourWatcher, type NeighbourWatch } from './neighbour-watch'
 
 const execFileAsync = promisify(execFile)
 
@@ -32,11 +33,14 @@ export class ReplicaPair {
   readonly addressEvents: AddressMark[] = []
   readonly procs = new Map<LabHost, ReplicaProcess>()
   private readonly monitors: LinkMonitor[] = []
+  /** The worker's neighbour entries, read by a thread of their own (bench/neighbour-watch.ts). */
+  readonly neighbours: NeighbourWatcher
 
   constructor(private readonly args: string[], private readonly env: NodeJS.ProcessEnv = {}) {
     const { replicas, worker } = switchedReplicas(this.lab, 2)
     this.replicas = replicas
     this.worker = worker
+    this.neighbours = NeighbourWatcher.open(worker.path)
     for (const host of replicas) {
       const monitor = LinkMonitor.open({ netns: host.path })
       monitor.on('address', (e) => {
@@ -70,32 +74,23 @@ export class ReplicaPair {
   async close(): Promise<void> {
     await Promise.all([...this.procs.values()].map((p) => p.stop()))
     this.monitors.forEach((m) => m.close())
+    await this.neighbours.close()
     this.lab.destroy()
   }
 }
 
 /**
- * Makes the worker's neighbour entry for the VIP point at `mac` (a ping, as a
- * client talking to the VIP would: gratuitous ARP only updates an existing
- * entry with arp_accept=0), then watches it: resolves with the instant this
- * process read the worker's RTM_NEWNEIGH carrying `newMac`.
+ * Makes sure the worker has an entry for the VIP at `oldMac` (gratuitous ARP
+ * only updates an existing entry with arp_accept=0), then watches it from a
+ * dedicated thread (bench/neighbour-watch.ts): resolves with the instant
+ * that thread read the worker's RTM_NEWNEIGH carrying `newMac`, unaffected
+ * by how busy this thread is.
  */
-export async function watchNeighbour(worker: LabHost, oldMac: string, newMac: string, timeoutMs: number): Promise<{ changed: Promise<number>; close: () => void }> {
+export async function watchNeighbour(pair: ReplicaPair, oldMac: string, newMac: string, timeoutMs: number): Promise<NeighbourWatch> {
+  const worker = pair.worker
   await execFileAsync('ip', ['netns', 'exec', worker.name, 'ping', '-c1', '-W1', VIP]).catch(() => undefined)
   await waitFor('the worker entry at the old holder', () => worker.neighbourMac(VIP) === oldMac, 3000)
-  const monitor = LinkMonitor.open({ netns: worker.path, neighbours: true })
-  let timer: NodeJS.Timeout | undefined
-  const changed = new Promise<number>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`worker's entry not on ${newMac} within ${timeoutMs} ms`)), timeoutMs)
-    monitor.on('neighbour', (e) => {
-      if (e.neighbour.address === VIP && e.neighbour.mac === newMac) {
-        clearTimeout(timer)
-        resolve(monotonicNow())
-      }
-    })
-  })
-  changed.catch(() => undefined)
-  return { changed, close: () => (clearTimeout(timer), monitor.close()) }
+  return pair.neighbours.watch(VIP, newMac, timeoutMs)
 }
 
 /**

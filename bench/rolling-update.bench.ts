@@ -88,7 +88,7 @@ function announcer(key: string, name: string, targetMs: number, args: () => stri
       const successor = pair.procs.get(next)!
       const seenOld = old.events.length
       const seenNext = successor.events.length
-      const neighbour = await watchNeighbour(pair.worker, leader.mac('eth0'), next.mac('eth0'), 20_000)
+      const neighbour = await watchNeighbour(pair, leader.mac('eth0'), next.mac('eth0'), 20_000)
       let killed = false
       try {
         await jitter()
@@ -116,7 +116,7 @@ function announcer(key: string, name: string, targetMs: number, args: () => stri
           takenBy: took.takenBy as string,
         }
       } finally {
-        neighbour.close()
+        await neighbour.close()
         if (killed) {
           await old.exited()
           await pair.start(leader) // the replacement pod: back as a follower
@@ -154,7 +154,7 @@ function keepalived(): Contender {
       const leader = await pair.leader(15_000)
       const next = pair.other(leader)
       const child = procs.get(leader.name)!
-      const neighbour = await watchNeighbour(pair.worker, leader.mac('eth0'), next.mac('eth0'), 20_000)
+      const neighbour = await watchNeighbour(pair, leader.mac('eth0'), next.mac('eth0'), 20_000)
       let killed = false
       try {
         await jitter()
@@ -166,7 +166,7 @@ function keepalived(): Contender {
         const added = await pair.addressAfter(next, 'add', t0, 5000)
         return { neighMs: neighAt - t0, goneMs: gone.at - t0, addedMs: added.at - t0 }
       } finally {
-        neighbour.close()
+        await neighbour.close()
         if (killed) {
           await exited(child)
           start(pair.replicas.indexOf(leader)) // back as BACKUP; nopreempt keeps it there

@@ -104,6 +104,23 @@ for (const [what, bytes] of [
   })
 }
 
+// The guard splits the record by hand (no iostream on the takeover's path):
+// any whitespace separates fields, as operator>> did; anything but five
+// fields is no record of ours.
+for (const [what, text, verdict] of [
+  ['tabs, runs of spaces and a CR between the fields of a held record', (until: number) => `vip-announcer-lock/1\t held  ${until.toFixed(3)}\r\n${boot}\t1\n`, 'held'],
+  ['a sixth field', (until: number) => `vip-announcer-lock/1 held ${until.toFixed(3)} ${boot} 1 extra\n`, 'failed'],
+  ['a NUL inside the pid', (until: number) => `vip-announcer-lock/1 held ${until.toFixed(3)} ${boot} 1\u00002\n`, 'failed'],
+] as const) {
+  t.test(`the guard's record decoder: ${what} -> ${verdict}`, async (t) => {
+    const s = await setup(t)
+    writeFileSync(s.file, text(monotonicNow() + 60_000))
+    const locked = nextEvent<LockWaitResult>(s.guard, 'locked', 3000)
+    await s.guard.lockWait(s.terms)
+    t.equal((await locked).verdict, verdict, verdict === 'held' ? 'read as held: the deadline is waited out' : 'not a record: taken at once (refused add)')
+  })
+}
+
 t.test('LOCKCANCEL ends the wait: the guard does not take a lock released afterwards; the plan is frozen while it waits', async (t) => {
   const s = await setup(t)
   t.ok(s.other.tryLock())
