@@ -79,6 +79,8 @@ export interface GuardOptions {
    * count against the guard: see judge().
    */
   replyTimeoutMs?: number
+  /** The nice value the guard asks for at start (setpriority), -20 to 19; 0 or absent: it keeps the one it inherited. */
+  nice?: number
 }
 
 /**
@@ -204,6 +206,7 @@ export class GuardProcess extends (EventEmitter as new () => TypedEmitter<GuardE
     const stdio: Array<'pipe' | 'ignore' | number> = [readFd, 'pipe', 'pipe', options.lockFd ?? 'ignore', options.lifeline?.fd ?? 'ignore']
     if (options.lockFd !== undefined) args.push('--lock-fd')
     if (options.lifeline) args.push('--lifeline-fd')
+    if (options.nice) args.push('--nice', String(options.nice))
     let child: ChildProcess
     try {
       child = spawn(loadNative().guardPath, args, { stdio })

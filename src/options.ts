@@ -8,6 +8,9 @@ import type { Logger } from './logger'
 import type { ConflictPolicy } from './conflict'
 import { resolveSchedule, type AnnounceScheduleOptions, type ResolvedSchedule } from './schedule'
 
+/** The guard's default nice value (VipAnnouncerOptions.guardNice). */
+export const DEFAULT_GUARD_NICE = -10
+
 /**
  * Policy routing for traffic sourced from the VIP, installed while leader when
  * a `gateway` is configured: a `from VIP lookup TABLE` rule and that table's
@@ -69,6 +72,16 @@ export interface VipAnnouncerOptions {
    */
   fenceMarginMs?: number
   /**
+   * The guard's nice value, -20 to 19; default -10. The guard removes the VIP
+   * when this process dies and, as a follower, takes it over: both must run
+   * at once on a host whose CPUs are busy (the dying process's own exit
+   * competes with it), so it asks for a higher priority than the host's
+   * processes. Raising it needs CAP_SYS_NICE (or RLIMIT_NICE); without it the
+   * guard logs one warning and runs at the priority it inherited. 0 keeps that
+   * priority without asking.
+   */
+  guardNice?: number
+  /**
    * At start, remove a VIP, rules and routes this library left behind (an
    * earlier crash). Turn off only if several replicas share one network
    * namespace, where "left behind" can't be told from "the leader's". Default true.
@@ -124,6 +137,7 @@ export interface ResolvedOptions {
   priority: number
   protocol: number
   fenceMarginMs: number
+  guardNice: number
   cleanStaleOnStart: boolean
   /** `conflict.policy`, default 'yield'. */
   conflictPolicy: ConflictPolicy
@@ -218,6 +232,7 @@ export function resolveOptions(options: VipAnnouncerOptions): ResolvedOptions {
     priority: validateInteger(routing.priority ?? 1000, 'routing.priority', 1, 32765),
     protocol: validateInteger(routing.protocol ?? 118, 'routing.protocol', 5, 255),
     fenceMarginMs: validateInteger(options.fenceMarginMs ?? 200, 'fenceMarginMs', 0, 60_000),
+    guardNice: validateInteger(options.guardNice ?? DEFAULT_GUARD_NICE, 'guardNice', -20, 19),
     cleanStaleOnStart: optionalBoolean(options.cleanStaleOnStart, 'cleanStaleOnStart', true),
     ...conflict,
   }

@@ -75,7 +75,7 @@ export class Tenure {
   }
 
   async startGuard(elector: LeaderElector): Promise<void> {
-    const guard = await this.host.startGuard({ netns: this.options.netns, lockFd: this.lockFd, lifeline: this.lifeline })
+    const guard = await this.host.startGuard({ netns: this.options.netns, lockFd: this.lockFd, lifeline: this.lifeline, nice: this.options.guardNice })
     guard.on('fenced', (reason) => this.handlers.fenced(reason))
     guard.on('exit', (code, signal) => this.handlers.exit(guard, code, signal))
     guard.on('log', (line) => log(this.logger, 'warn', 'guard', { line }))
