@@ -128,14 +128,14 @@ t.test('guard: killing the guard makes the announcer step down and start a new o
   const leader = nextEvent(announcer, 'leader')
   elector.elect()
   await leader
-  const guard = (announcer as any).guard
+  const guard = (announcer as any).tenure.guard
   const follower = nextEvent(announcer, 'follower')
   guard.kill('SIGKILL')
   await follower
   t.notOk(cp1.addresses('net1').includes(`${VIP}/32`), 'VIP removed (fail safe)')
   await waitFor('leadership given up', () => elector.stopped === 1)
   t.equal(elector.stopped, 1, 'leadership given up (elector stopped, then campaigning again)')
-  await waitFor('a new guard', () => (announcer as any).guard?.alive && (announcer as any).guard !== guard)
+  await waitFor('a new guard', () => (announcer as any).tenure.guard?.alive && (announcer as any).tenure.guard !== guard)
   t.ok(elector.started, 'campaigning again')
   await announcer.stop()
 })
