@@ -40,12 +40,14 @@ const garp = frames['garp-request']
 line('vlan.parsed', addon.parseFrame(Buffer.concat([garp.subarray(0, 12), Buffer.from('8100002a', 'hex'), garp.subarray(12)])))
 line('truncated.parsed', addon.parseFrame(garp.subarray(0, 20)))
 
+// Full field objects, as src/net/request-fields.ts builds them: the addon
+// decides no default (every key present, null for absent).
 const requests = [
-  addon.encodeAddressRequest('add', { index: 2, family: 4, address: '192.0.2.10', prefixLength: 24, label: 'eth0:vip' }),
-  addon.encodeAddressRequest('add', { index: 7, family: 6, address: '2001:db8::10', prefixLength: 64, nodad: true, preferredLifetime: 100, validLifetime: 200 }),
-  addon.encodeRouteRequest('add', { family: 4, table: 70000, destinationLength: 0, gateway: '192.0.2.1', index: 3, source: '192.0.2.100', onlink: true, metric: 10 }),
+  addon.encodeAddressRequest('add', { index: 2, family: 4, address: '192.0.2.10', prefixLength: 24, label: 'eth0:vip', nodad: false, preferredLifetime: null, validLifetime: null }),
+  addon.encodeAddressRequest('add', { index: 7, family: 6, address: '2001:db8::10', prefixLength: 64, label: null, nodad: true, preferredLifetime: 100, validLifetime: 200 }),
+  addon.encodeRouteRequest('add', { family: 4, table: 70000, destination: null, destinationLength: 0, gateway: '192.0.2.1', index: 3, scope: 0, source: '192.0.2.100', protocol: 4, type: 1, onlink: true, metric: 10 }),
   addon.encodeRuleRequest('add', { family: 4, source: '192.0.2.100', sourceLength: 32, table: 100, priority: 100 }),
-  addon.encodeRuleRequest('delete', { family: 6, sourceLength: 0, table: 1000, priority: 5 }),
+  addon.encodeRuleRequest('delete', { family: 6, source: null, sourceLength: 0, table: 1000, priority: 5 }),
 ]
 requests.forEach((request, i) => line(`request.${i}`, request))
 line('decoded', addon.decodeMessages(Buffer.concat(requests)))
