@@ -4,7 +4,7 @@
 // file's record, whether another open file description can get the lock; and
 // for the cases where the guard must not take (a dead holder's recorded
 // deadline, a stop during the wait, a refused add) that nothing is there.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { VipAnnouncer, type LeaderEvent } from '../src/announcer'
@@ -44,6 +44,18 @@ function recordingLogger() {
   // pino's order, as src/logger.ts calls it: fields, then the message.
   const keep = (_fields: unknown, message: unknown) => void lines.push(String(message))
   return { lines, logger: { debug: keep, info: keep, warn: keep, error: keep } }
+}
+
+/** Two replicas on a switch; the first, a replica process, holds the lock (and the VIP); the second is free for the test's own announcer. */
+async function holderAndCandidate(t: Test) {
+  const lab = new Lab()
+  t.teardown(() => lab.destroy())
+  const { replicas } = switchedReplicas(lab, 2)
+  const lock = path.join(tempDir('vip-lockwait-'), 'lock')
+  const holder = await ReplicaProcess.start(replicas[0], ['--lock', lock])
+  t.teardown(() => holder.stop())
+  await holder.waitFor('leader', 5000)
+  return { replicas, lock, holder }
 }
 
 async function leaderOf(procs: ReplicaProcess[]): Promise<number> {
@@ -117,13 +129,7 @@ t.test("a holder killed with its guard (cgroup): the successor's guard does not 
 })
 
 t.test('stop() during the wait: no VIP, the lock not held, the guard gone', nsOptions, async (t) => {
-  const lab = new Lab()
-  t.teardown(() => lab.destroy())
-  const { replicas } = switchedReplicas(lab, 2)
-  const lock = path.join(tempDir('vip-lockwait-'), 'lock')
-  const holder = await ReplicaProcess.start(replicas[0], ['--lock', lock])
-  t.teardown(() => holder.stop())
-  await holder.waitFor('leader', 5000)
+  const { replicas, lock, holder } = await holderAndCandidate(t)
   const elector = new FileLockElector({ path: lock })
   const { lines, logger } = recordingLogger()
   const announcer = new VipAnnouncer({ vip: VIP, interface: 'eth0', elector, netns: replicas[1].path, logger })
@@ -144,13 +150,7 @@ t.test('stop() during the wait: no VIP, the lock not held, the guard gone', nsOp
 })
 
 t.test("a refused add at the lock: the guard's TAKE undoes its adds; nothing left, the error reported", nsOptions, async (t) => {
-  const lab = new Lab()
-  t.teardown(() => lab.destroy())
-  const { replicas } = switchedReplicas(lab, 2)
-  const lock = path.join(tempDir('vip-lockwait-'), 'lock')
-  const holder = await ReplicaProcess.start(replicas[0], ['--lock', lock])
-  t.teardown(() => holder.stop())
-  await holder.waitFor('leader', 5000)
+  const { replicas, lock, holder } = await holderAndCandidate(t)
   const host: LabHost = replicas[1]
   const elector = new FileLockElector({ path: lock })
   const { lines, logger } = recordingLogger()
