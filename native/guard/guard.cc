@@ -273,15 +273,20 @@ bool Take(Guard& guard, double deadline, uint32_t lifetime, std::string* result)
   return true;
 }
 
+// The record at offset 0 of the lock file (fd 3), decoded; no record when it cannot be read.
+vip::guard::LockRecord ReadLockRecord() {
+  uint8_t bytes[vip::guard::kRecordBytes];
+  ssize_t n = pread(kLockFd, bytes, sizeof(bytes), 0);
+  return vip::guard::DecodeLockRecord(bytes, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
 // Runs OnLockAcquired's read-decode-encode steps once, writing nothing, while
 // the wait starts: a fresh guard's first pread, float formatting and record
 // decode fault in their code and data (tens of microseconds each, measured),
 // which would otherwise land between the flock and the first add.
 void RehearseLockAcquired(const Guard::LockTerms& terms) {
-  uint8_t bytes[vip::guard::kRecordBytes];
-  ssize_t n = pread(kLockFd, bytes, sizeof(bytes), 0);
+  vip::guard::LockRecord record = ReadLockRecord();
   const double now = MonotonicMs();
-  vip::guard::LockRecord record = vip::guard::DecodeLockRecord(bytes, n > 0 ? static_cast<size_t>(n) : 0);
   volatile double wait = vip::guard::WaitBeforeTakeover(record, terms.boot, now);
   (void)wait;
   char text[32];
@@ -340,9 +345,7 @@ void OnLockAcquired(Guard& guard) {
     return std::string(text);
   };
   const Guard::LockTerms& terms = guard.lock_terms;
-  uint8_t bytes[vip::guard::kRecordBytes];
-  ssize_t n = pread(kLockFd, bytes, sizeof(bytes), 0);
-  vip::guard::LockRecord record = vip::guard::DecodeLockRecord(bytes, n > 0 ? static_cast<size_t>(n) : 0);
+  vip::guard::LockRecord record = ReadLockRecord();
   if (vip::guard::WaitBeforeTakeover(record, terms.boot, acquired) > 0) {
     char until[32];
     snprintf(until, sizeof(until), "%.6f", record.until);
