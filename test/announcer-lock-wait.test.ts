@@ -123,6 +123,9 @@ t.test("a holder killed with its guard (cgroup): the successor's guard does not 
   t.equal(dead?.state, 'held', "the dead holder's record still says held")
   const until = dead?.state === 'held' ? dead.until : NaN
   const took = await successor.waitFor('leader', 10000)
+  // The successor's 'leader' line (its stdout) and the kernel's RTM_NEWADDR
+  // (our monitor) reach this process by different paths, in either order.
+  await waitFor('the address notification of the successor\'s VIP', () => !Number.isNaN(addedAt), 2000)
   t.ok(addedAt >= until, `the VIP appeared ${(addedAt - until).toFixed(1)} ms after the recorded deadline, not before`)
   t.equal(took.takenAtLock, false, "taken after the elector's claiming wait, not at the lock")
   t.ok(other.addresses('eth0').includes(`${VIP}/32`), 'the VIP is on the successor now')

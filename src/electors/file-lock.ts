@@ -286,12 +286,9 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       return false
     }
     this.clearTimers()
-    this.state = 'leader'
     // The record says exactly this instant: the guard wrote it, and the
     // renewals move it forward from there.
-    this.deadline = grant.deadline
-    this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs)
-    this.emit('elected', { deadline: this.deadline })
+    this.lead(grant.deadline)
     return true
   }
 
@@ -358,6 +355,11 @@ export class FileLockElector extends ElectorEmitter implements LeaderElector {
       this.campaign()
       return
     }
+    this.lead(deadline)
+  }
+
+  /** Leader until `deadline` (recorded in the file already), renewing from now on. */
+  private lead(deadline: number): void {
     this.state = 'leader'
     this.deadline = deadline
     this.renewTimer = setInterval(() => this.renew(), this.renewIntervalMs)
